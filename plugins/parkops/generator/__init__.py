@@ -1,0 +1,35 @@
+"""Deterministic sample data for the three parkops feeds (``python -m parkops.generator``).
+
+Layout, so that visits and incubator reports can be added on the same enterprise population:
+
+- ``refdata``: parks, industry classes and tags from the seeds, reshaped into weighted pools.
+- ``vocab``: names, streets, enterprise types, phone prefixes (pure data).
+- ``population``: ``Enterprise`` and ``Population`` (USCCs, names, parks, industries, tags,
+  key-enterprise flag); built from the seed, changed only by loadable registration events.
+- ``registrations``: ``RegistrationSimulation`` (events + population evolution, no I/O) and
+  ``write_registrations`` (delivery folders, files, summary).
+- ``rendering`` / ``writers`` / ``defects``: file styles and messy values, reproducible CSV/XLSX
+  bytes, and the deliberate row and file errors.
+
+Everything is derived from ``--seed`` through string-seeded ``random.Random`` streams (stable
+across processes and platforms), so the same arguments always give byte-identical files.
+"""
+
+from parkops.generator.population import Enterprise, Population
+from parkops.generator.registrations import (
+    RegistrationSettings,
+    RegistrationSimulation,
+    RegistrationSummary,
+    format_summary,
+    write_registrations,
+)
+
+__all__ = [
+    "Enterprise",
+    "Population",
+    "RegistrationSettings",
+    "RegistrationSimulation",
+    "RegistrationSummary",
+    "format_summary",
+    "write_registrations",
+]

@@ -1,0 +1,164 @@
+"""Feed contracts (sources.md) as data: headers, canonical names, required columns, value kinds.
+
+``prepare_table`` turns a file's text cells into two frames indexed by row number: ``raw``
+(as received, canonical column names, for the raw layer and the quarantine) and
+``normalised`` (common rules applied, input to the expectation suite).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from enum import Enum
+
+import pandas as pd
+
+from parkops.ingest import normalise
+from parkops.ingest.readers import FileRejected, RawTable
+
+
+class Kind(Enum):
+    TEXT = "text"
+    CODE = "code"
+    DATE = "date"
+    NUMBER = "number"
+    TAGS = "tags"
+    INDUSTRY = "industry"
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    name: str
+    kind: Kind
+    required_column: bool = True
+    default: str | None = None
+
+
+@dataclass(frozen=True)
+class FeedSpec:
+    name: str
+    landing_folder: str
+    suite_name: str
+    columns: tuple[Column, ...]
+
+    @property
+    def by_header(self) -> dict[str, Column]:
+        return {column.header: column for column in self.columns}
+
+    @property
+    def canonical_names(self) -> list[str]:
+        return [column.name for column in self.columns]
+
+
+REGISTRATIONS = FeedSpec(
+    name="registrations",
+    landing_folder="registrations",
+    suite_name="registrations",
+    columns=(
+        Column("统一社会信用代码", "uscc", Kind.CODE),
+        Column("企业名称", "enterprise_name", Kind.TEXT),
+        Column("事件类型", "event_type", Kind.TEXT),
+        Column("事件日期", "event_date", Kind.DATE),
+        Column("成立日期", "established_date", Kind.DATE),
+        # sources.md marks only the five columns above as required; the others may be absent.
+        Column("企业类型", "enterprise_type", Kind.TEXT, required_column=False),
+        Column("注册资本（万元）", "registered_capital_10k", Kind.NUMBER, required_column=False),
+        Column("币种", "currency", Kind.TEXT, required_column=False, default="人民币"),
+        Column("行业代码", "industry_code", Kind.INDUSTRY, required_column=False),
+        Column("所属园区", "park_name", Kind.TEXT, required_column=False),
+        Column("注册地址", "address", Kind.TEXT, required_column=False),
+        Column("法定代表人", "legal_representative", Kind.TEXT, required_column=False),
+        Column("联系电话", "contact_phone", Kind.CODE, required_column=False),
+        Column("资质标签", "qualification_tags", Kind.TAGS, required_column=False),
+        Column("参保人数", "insured_employees", Kind.NUMBER, required_column=False),
+    ),
+)
+
+
+def _header_key(header: str) -> str:
+    """Headers compare after trimming and folding full-width ASCII, but keep Chinese brackets.
+
+    Exports write 注册资本（万元） with full-width or ASCII parentheses; both mean the same column.
+    """
+    return normalise.fold_fullwidth(header.strip().lstrip("\ufeff")).replace(" ", "")
+
+
+@dataclass
+class PreparedFile:
+    raw: pd.DataFrame
+    normalised: pd.DataFrame
+    unknown_columns: list[str]
+    malformed_rows: list[tuple[int, str]]
+
+
+def map_headers(spec: FeedSpec, headers: list[str]) -> tuple[dict[int, str], dict[int, str]]:
+    """Positions of contract columns and of unknown columns; reject missing or repeated columns."""
+    known = {_header_key(column.header): column for column in spec.columns}
+    contract_positions: dict[int, str] = {}
+    unknown_positions: dict[int, str] = {}
+    seen: dict[str, int] = {}
+    for position, header in enumerate(headers):
+        key = _header_key(header)
+        if not key:
+            unknown_positions[position] = f"(unnamed column {position + 1})"
+            continue
+        if key in seen:
+            raise FileRejected(
+                f"column '{header.strip()}' appears twice (columns {seen[key] + 1} and {position + 1})",
+                rule="duplicate_column",
+            )
+        seen[key] = position
+        if key in known:
+            contract_positions[position] = known[key].name
+        else:
+            unknown_positions[position] = header.strip()
+    present = set(contract_positions.values())
+    missing = [column.header for column in spec.columns if column.required_column and column.name not in present]
+    if missing:
+        raise FileRejected(
+            f"required column{'s' if len(missing) > 1 else ''} missing: {', '.join(missing)}",
+            rule="missing_required_column",
+        )
+    return contract_positions, unknown_positions
+
+
+def prepare_table(
+    spec: FeedSpec, table: RawTable, delivery_date: str, division_sections: dict[str, str]
+) -> PreparedFile:
+    """Map headers, keep the raw text and build the normalised frame (index = row number)."""
+    contract_positions, unknown_positions = map_headers(spec, table.headers)
+    row_numbers = [number for number, _ in table.rows]
+    raw_columns: dict[str, list[str | None]] = {name: [None] * len(row_numbers) for name in spec.canonical_names}
+    for position, name in contract_positions.items():
+        raw_columns[name] = [normalise.clean_text(cells[position]) for _, cells in table.rows]
+    raw = pd.DataFrame(raw_columns, index=pd.Index(row_numbers, name="row_number"), dtype=object)
+    if unknown_positions:
+        raw["extra_columns"] = [
+            json.dumps({header: cells[position] for position, header in unknown_positions.items()}, ensure_ascii=False)
+            for _, cells in table.rows
+        ]
+    else:
+        raw["extra_columns"] = None
+
+    normalised = pd.DataFrame(index=raw.index)
+    for column in spec.columns:
+        values = raw[column.name].tolist()
+        if column.kind is Kind.DATE:
+            values = [normalise.normalise_date(value) for value in values]
+        elif column.kind is Kind.NUMBER:
+            values = [normalise.normalise_number(value) for value in values]
+        elif column.kind is Kind.CODE:
+            values = [normalise.normalise_code(value) for value in values]
+        elif column.kind is Kind.TAGS:
+            values = [normalise.normalise_tags(value) for value in values]
+        elif column.kind is Kind.INDUSTRY:
+            values = [normalise.normalise_industry_code(value, division_sections) for value in values]
+        if column.default is not None:
+            values = [column.default if value is None else value for value in values]
+        normalised[column.name] = pd.Series(values, index=raw.index, dtype=object)
+    normalised["delivery_date"] = delivery_date
+    return PreparedFile(raw, normalised, list(unknown_positions.values()), table.malformed_rows)
+
+
+FEEDS = {spec.name: spec for spec in (REGISTRATIONS,)}

@@ -1,0 +1,151 @@
+"""Value normalisers for the common rules of sources.md (pure functions, no I/O).
+
+Every normaliser returns either the canonical text of a value or, when the value cannot be
+understood, the original (trimmed) text unchanged. Deciding that a value is *wrong* is the job
+of the Great Expectations suite, which then quarantines the row with the original value and a
+reason; normalisers never drop or invent data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+
+# Full-width ASCII (U+FF01..U+FF5E) -> ASCII, and the ideographic space -> space.
+_FULLWIDTH_TABLE = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+_FULLWIDTH_TABLE[0x3000] = 0x20
+# Zero-width characters and the BOM that spreadsheet exports leave inside cells.
+_INVISIBLE_TABLE = dict.fromkeys([0x200B, 0x200C, 0x200D, 0xFEFF], None)
+
+
+def fold_fullwidth(text: str) -> str:
+    """``９１３１`` -> ``9131``: full-width letters, digits and punctuation to ASCII."""
+    return text.translate(_FULLWIDTH_TABLE)
+
+
+def clean_text(value: object) -> str | None:
+    """Trim; strip invisible characters; empty string means missing (None)."""
+    if value is None:
+        return None
+    text = str(value).translate(_INVISIBLE_TABLE).strip()
+    return text or None
+
+
+def normalise_code(value: object) -> str | None:
+    """Codes (USCC, industry codes): fold full-width characters, drop inner spaces, upper-case."""
+    text = clean_text(value)
+    if text is None:
+        return None
+    return re.sub(r"\s+", "", fold_fullwidth(text)).upper()
+
+
+_DATE_PATTERNS = (
+    re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"),
+    re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"),
+    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
+    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$"),
+)
+# Excel exports of date cells read as text sometimes carry a midnight time.
+_MIDNIGHT_SUFFIX = re.compile(r"[ T]00:00(:00(\.0+)?)?$")
+
+
+@lru_cache(maxsize=65536)
+def normalise_date(value: str | None) -> str | None:
+    """Accepted: ``2025-03-05``, ``2025/3/5``, ``20250305``, ``2025年3月5日`` -> ``2025-03-05``.
+
+    Anything else (including impossible dates such as 2025-02-30) is returned as given, so the
+    suite rejects it with the original value in the quarantine.
+    """
+    text = clean_text(value)
+    if text is None:
+        return None
+    folded = _MIDNIGHT_SUFFIX.sub("", fold_fullwidth(text).strip())
+    for pattern in _DATE_PATTERNS:
+        match = pattern.match(folded)
+        if match:
+            year, month, day = (int(part) for part in match.groups())
+            try:
+                return dt.date(year, month, day).isoformat()
+            except ValueError:
+                return text
+    return text
+
+
+def date_cell_to_text(value: dt.date | dt.datetime) -> str:
+    """An Excel date cell becomes ISO text; a time of day other than midnight is kept visible."""
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0, 0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    return value.isoformat()
+
+
+@lru_cache(maxsize=65536)
+def normalise_number(value: str | None) -> str | None:
+    """``" 40,642.59 "`` -> ``40642.59``; ``１２３`` -> ``123``; ``1.50`` -> ``1.5``.
+
+    Sign is kept (negative amounts are rejected by the suite, not here). Text that is not a
+    plain decimal number is returned as given.
+    """
+    text = clean_text(value)
+    if text is None:
+        return None
+    folded = fold_fullwidth(text).replace(",", "").replace(" ", "")
+    if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)", folded):
+        return text
+    try:
+        number = Decimal(folded)
+    except InvalidOperation:  # pragma: no cover - the regex admits only valid decimals
+        return text
+    canonical = format(number.normalize(), "f")
+    return "0" if canonical in ("-0", "+0") else canonical
+
+
+def number_cell_to_text(value: int | float) -> str:
+    """Excel stores every number as a float: 100.0 -> ``100``, 1.25 -> ``1.25``."""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return format(Decimal(repr(value)).normalize(), "f")
+
+
+TAG_SEPARATORS = re.compile(r"[;；,，、]")
+
+
+def normalise_tags(value: str | None) -> str | None:
+    """Split on ``;`` ``；`` ``,`` ``、`` (and full-width comma), trim, de-duplicate keeping order."""
+    text = clean_text(value)
+    if text is None:
+        return None
+    tags: list[str] = []
+    for part in TAG_SEPARATORS.split(text):
+        tag = part.strip()
+        if tag and tag not in tags:
+            tags.append(tag)
+    return ";".join(tags) or None
+
+
+_INDUSTRY_CODE = re.compile(r"^([A-T])?(\d{4})$")
+
+
+def normalise_industry_code(value: str | None, division_sections: dict[str, str]) -> str | None:
+    """``I6520`` -> ``6520`` when ``I`` is the section of division ``65``; plain 4 digits kept.
+
+    A prefix letter that does not match the division's section is left in place so that the
+    suite rejects the code instead of silently accepting a contradictory value.
+    """
+    code = normalise_code(value)
+    if code is None:
+        return None
+    match = _INDUSTRY_CODE.match(code)
+    if not match:
+        return code
+    section, digits = match.groups()
+    if section is None:
+        return digits
+    if division_sections.get(digits[:2]) == section:
+        return digits
+    return code

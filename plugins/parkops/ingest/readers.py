@@ -1,0 +1,184 @@
+"""Read landed files into header + rows of text, or reject the whole file with a reason.
+
+A reader never guesses silently: a text file must decode strictly as UTF-8 (with or without
+BOM) or as GB18030, the two encodings of the contract, and the decoded text must look like
+text; otherwise the file is rejected whole. Row numbers are those a person sees when the
+file is opened in a spreadsheet: the header is row 1, the first data row is row 2.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import unicodedata
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from parkops.ingest.normalise import date_cell_to_text, number_cell_to_text
+
+
+class FileRejected(Exception):
+    """The file as a whole cannot be accepted; ``reason`` is meant for a person to act on."""
+
+    def __init__(self, reason: str, rule: str, rows_read: int = 0):
+        super().__init__(reason)
+        self.reason = reason
+        self.rule = rule
+        self.rows_read = rows_read
+
+
+@dataclass
+class RawTable:
+    """A file's content as text cells: ``rows`` holds (row_number, cells) for non-empty rows."""
+
+    headers: list[str]
+    rows: list[tuple[int, list[str]]]
+    file_format: str
+    encoding: str | None
+    #: (row_number, reason) for rows whose shape is broken (wrong number of fields).
+    malformed_rows: list[tuple[int, str]] = field(default_factory=list)
+
+
+SUPPORTED_SUFFIXES = {".csv", ".xlsx"}
+
+
+def decode_text(data: bytes) -> tuple[str, str]:
+    """Decode strictly: UTF-8 (BOM optional) first, then GB18030; reject anything else.
+
+    UTF-8 goes first because GB18030-encoded Chinese is practically never valid UTF-8, while
+    the converse is not true. GB18030 maps almost every byte sequence, so a GB18030 result is
+    additionally checked for control and private-use characters, the mark of a wrong guess.
+    """
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as utf8_error:
+        try:
+            text = data.decode("gb18030")
+        except UnicodeDecodeError as gb_error:
+            raise FileRejected(
+                "cannot decode the file as UTF-8 (byte "
+                f"{utf8_error.start}: {utf8_error.reason}) nor as GB18030 (byte {gb_error.start}: "
+                f"{gb_error.reason}); re-export it as UTF-8 or GB18030",
+                rule="file_undecodable",
+            ) from gb_error
+        suspicious = _first_suspicious_char(text)
+        if suspicious is not None:
+            position, char = suspicious
+            raise FileRejected(
+                "the file is not valid UTF-8 and decoding it as GB18030 gives an unexpected "
+                f"character U+{ord(char):04X} at character {position}; re-export it as UTF-8 or GB18030",
+                rule="file_undecodable",
+            )
+        return text, "gb18030"
+    if text.startswith("\ufeff"):
+        return text[1:], "utf-8-sig"
+    return text, "utf-8"
+
+
+def _first_suspicious_char(text: str) -> tuple[int, str] | None:
+    for position, char in enumerate(text):
+        if char in "\r\n\t":
+            continue
+        category = unicodedata.category(char)
+        if category in ("Cc", "Co", "Cn", "Cs"):
+            return position, char
+    return None
+
+
+def read_csv_text(text: str) -> tuple[list[str], list[tuple[int, list[str]]], list[tuple[int, str]]]:
+    """Parse CSV text; a record with a different number of fields than the header is malformed."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=False, skipinitialspace=True)
+    headers: list[str] | None = None
+    rows: list[tuple[int, list[str]]] = []
+    malformed: list[tuple[int, str]] = []
+    record_number = 0
+    try:
+        for record in reader:
+            record_number += 1
+            if headers is None:
+                if not any(cell.strip() for cell in record):
+                    continue  # leading blank lines before the header
+                headers = record
+                record_number = 1
+                continue
+            if not any(cell.strip() for cell in record):
+                continue
+            if len(record) != len(headers):
+                if len(record) > len(headers) and not any(cell.strip() for cell in record[len(headers):]):
+                    record = record[: len(headers)]  # trailing empty cells from spreadsheet exports
+                else:
+                    malformed.append(
+                        (record_number, f"row has {len(record)} fields but the header has {len(headers)}")
+                    )
+                    continue
+            rows.append((record_number, record))
+    except csv.Error as error:
+        raise FileRejected(f"CSV syntax error near record {record_number + 1}: {error}", rule="file_unparseable",
+                           rows_read=len(rows)) from error
+    if headers is None:
+        raise FileRejected("the file is empty: no header row", rule="file_empty")
+    return headers, rows, malformed
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (dt.datetime, dt.date)):
+        return date_cell_to_text(value)
+    if isinstance(value, dt.time):
+        return value.isoformat()
+    if isinstance(value, (int, float)):
+        return number_cell_to_text(value)
+    return str(value)
+
+
+def read_xlsx(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """First sheet of a workbook; cell values (not formulas) converted to text."""
+    from openpyxl import load_workbook  # heavy-ish: only when a workbook is read
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+        raise FileRejected(f"not a readable XLSX workbook: {error}", rule="file_unparseable") from error
+    try:
+        if not workbook.worksheets:
+            raise FileRejected("the workbook has no sheet", rule="file_empty")
+        sheet = workbook.worksheets[0]
+        headers: list[str] | None = None
+        rows: list[tuple[int, list[str]]] = []
+        for row_number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            cells = [_cell_text(value) for value in values]
+            if not any(cell.strip() for cell in cells):
+                continue
+            if headers is None:
+                headers = cells
+                continue
+            rows.append((row_number, cells))
+    finally:
+        workbook.close()
+    if headers is None:
+        raise FileRejected("the first sheet is empty: no header row", rule="file_empty")
+    width = len(headers)
+    while width and not headers[width - 1].strip():
+        width -= 1
+    headers = headers[:width]
+    rows = [(number, (cells + [""] * width)[:width]) for number, cells in rows]
+    return headers, rows
+
+
+def read_table(path: Path, data: bytes | None = None) -> RawTable:
+    """Read a CSV or XLSX file; raise ``FileRejected`` when it cannot be read as a whole."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        text, encoding = decode_text(path.read_bytes() if data is None else data)
+        headers, rows, malformed = read_csv_text(text)
+        return RawTable(headers, rows, "csv", encoding, malformed)
+    if suffix == ".xlsx":
+        headers, rows = read_xlsx(path)
+        return RawTable(headers, rows, "xlsx", None)
+    raise FileRejected(
+        f"unsupported file type '{path.suffix}': the feed accepts {', '.join(sorted(SUPPORTED_SUFFIXES))}",
+        rule="file_unsupported_type",
+    )

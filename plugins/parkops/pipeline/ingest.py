@@ -1,0 +1,415 @@
+"""File ingestion for a feed: discover -> read -> validate -> quarantine / raw + staging, per file.
+
+Idempotency, per file version ``(feed, source_file, sha256)``:
+- a version already recorded in ``ops.file_audit`` is not read again (a rerun changes nothing);
+- the same bytes under another name or day are recorded as ``duplicate`` and not loaded twice;
+- a new version of a file already loaded (same path, new bytes) replaces the old one: its
+  raw, staging, quarantine and validation rows are deleted and its audit row is marked
+  ``superseded``, in the same transaction that loads the new version.
+Reading and validation happen before the write transaction, so locks are held only briefly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from parkops import warehouse
+from parkops.ingest.feeds import FeedSpec, PreparedFile, prepare_table
+from parkops.ingest.readers import SUPPORTED_SUFFIXES, FileRejected, RawTable, read_table
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    feed: str
+    delivery_date: str
+    source_file: str
+    path: str
+    file_name: str
+    sha256: str
+    size_bytes: int
+
+
+@dataclass
+class FileOutcome:
+    source_file: str
+    status: str  # loaded | rejected | duplicate | unchanged
+    rows_received: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    reason: str | None = None
+
+
+def delivery_days(first: dt.date, last: dt.date) -> list[dt.date]:
+    if last < first:
+        raise ValueError(f"delivery range is empty: {first} is after {last}")
+    return [first + dt.timedelta(days=offset) for offset in range((last - first).days + 1)]
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def discover_files(landing: Path, spec: FeedSpec, days: list[dt.date]) -> list[LandedFile]:
+    """Every non-hidden file in the delivery folders of ``days``, in delivery order.
+
+    Files of an unsupported type are listed too: they are rejected with a reason rather than
+    silently ignored. A missing delivery folder is not an error here (freshness is checked
+    elsewhere); it simply contributes no file.
+    """
+    files: list[LandedFile] = []
+    for day in days:
+        folder = landing / spec.landing_folder / day.isoformat()
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.iterdir()):
+            if path.name.startswith((".", "~$")) or not path.is_file():
+                continue
+            files.append(
+                LandedFile(
+                    feed=spec.name,
+                    delivery_date=day.isoformat(),
+                    source_file=path.relative_to(landing).as_posix(),
+                    path=str(path),
+                    file_name=path.name,
+                    sha256=sha256_of(path),
+                    size_bytes=path.stat().st_size,
+                )
+            )
+    return files
+
+
+@dataclass
+class ValidationInputs:
+    """Reference values the suite checks against, read from the warehouse once per run."""
+
+    suite_parameters: dict[str, object]
+    division_sections: dict[str, str]
+
+
+def read_validation_inputs(connection: Connection) -> ValidationInputs:
+    classes = connection.execute(sa.text("select class_code, division_code, section_code from core.dim_industry_class")).all()
+    parks = connection.execute(sa.text("select park_name from core.dim_park")).scalars().all()
+    tags = connection.execute(sa.text("select tag from core.dim_qualification_tag")).scalars().all()
+    return ValidationInputs(
+        suite_parameters={
+            "industry_codes": sorted(row.class_code for row in classes),
+            "park_names": sorted(parks),
+            "qualification_tags": sorted(tags),
+        },
+        division_sections={row.division_code: row.section_code for row in classes},
+    )
+
+
+def _audit_status(connection: Connection, landed: LandedFile) -> str | None:
+    return connection.execute(
+        sa.text(
+            "select status from ops.file_audit where feed = :feed and source_file = :source_file "
+            "and source_sha256 = :sha256"
+        ),
+        {"feed": landed.feed, "source_file": landed.source_file, "sha256": landed.sha256},
+    ).scalar_one_or_none()
+
+
+def _loaded_elsewhere(connection: Connection, landed: LandedFile) -> str | None:
+    return connection.execute(
+        sa.text(
+            "select min(source_file) from ops.file_audit where feed = :feed and source_sha256 = :sha256 "
+            "and status = 'loaded' and source_file <> :source_file"
+        ),
+        {"feed": landed.feed, "sha256": landed.sha256, "source_file": landed.source_file},
+    ).scalar_one_or_none()
+
+
+def _lock_file(connection: Connection, landed: LandedFile) -> None:
+    """Serialise concurrent loads of the same file on PostgreSQL (DuckDB has one writer anyway)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(
+            sa.text("select pg_advisory_xact_lock(hashtext(:key))"), {"key": f"{landed.feed}:{landed.source_file}"}
+        )
+
+
+def _record_json(raw: pd.DataFrame, row_number: int) -> str:
+    record = {key: value for key, value in raw.loc[row_number].items() if value is not None and key != "extra_columns"}
+    extra = raw.at[row_number, "extra_columns"]
+    if extra:
+        record["extra_columns"] = json.loads(extra)
+    return json.dumps(record, ensure_ascii=False)
+
+
+def _table_record_json(table: RawTable) -> dict[int, str]:
+    return {
+        number: json.dumps(
+            {header: cell for header, cell in zip(table.headers, cells, strict=False) if cell != ""}, ensure_ascii=False
+        )
+        for number, cells in table.rows
+    }
+
+
+class FileLoader:
+    """Loads the files of one feed for one run; holds the per-run reference inputs."""
+
+    def __init__(self, engine: Engine, spec: FeedSpec, run_id: str):
+        self.engine = engine
+        self.spec = spec
+        self.run_id = run_id
+        with engine.begin() as connection:
+            self.inputs = read_validation_inputs(connection)
+
+    def load(self, landed: LandedFile) -> FileOutcome:
+        started = time.monotonic()
+        with self.engine.connect() as connection:
+            if _audit_status(connection, landed) is not None:
+                return FileOutcome(landed.source_file, "unchanged")
+        try:
+            table = read_table(Path(landed.path))
+        except FileRejected as rejection:
+            return self._write_rejected(landed, rejection, None, started)
+        try:
+            prepared = prepare_table(self.spec, table, landed.delivery_date, self.inputs.division_sections)
+        except FileRejected as rejection:
+            return self._write_rejected(landed, rejection, table, started)
+        return self._write_loaded(landed, table, prepared, started)
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def _begin_write(self, connection: Connection, landed: LandedFile) -> bool:
+        """Lock, re-check and supersede an older version; False when there is nothing to do."""
+        _lock_file(connection, landed)
+        if _audit_status(connection, landed) is not None:
+            return False
+        older = connection.execute(
+            sa.text(
+                "select source_sha256 from ops.file_audit where feed = :feed and source_file = :source_file "
+                "and status in ('loaded', 'rejected', 'duplicate')"
+            ),
+            {"feed": landed.feed, "source_file": landed.source_file},
+        ).scalars().all()
+        for old_sha in older:
+            keys = {"source_file": landed.source_file, "source_sha256": old_sha}
+            for schema, table in (("raw", self.spec.name), ("staging", self.spec.name)):
+                warehouse.delete_where(connection, schema, table, keys)
+            warehouse.delete_where(connection, "ops", "quarantine", {"feed": landed.feed, **keys})
+            warehouse.delete_where(connection, "ops", "validation_results", {"feed": landed.feed, **keys})
+            connection.execute(
+                sa.text(
+                    "update ops.file_audit set status = 'superseded' where feed = :feed "
+                    "and source_file = :source_file and source_sha256 = :source_sha256"
+                ),
+                {"feed": landed.feed, **keys},
+            )
+            log.info("%s: replacing version %s with %s", landed.source_file, old_sha[:12], landed.sha256[:12])
+        return True
+
+    def _audit_row(self, landed: LandedFile, started: float, **values: object) -> pd.DataFrame:
+        row = {
+            "feed": landed.feed,
+            "delivery_date": landed.delivery_date,
+            "source_file": landed.source_file,
+            "file_name": landed.file_name,
+            "source_sha256": landed.sha256,
+            "size_bytes": landed.size_bytes,
+            "file_format": Path(landed.file_name).suffix.lower().lstrip("."),
+            "encoding": None,
+            "unknown_columns": None,
+            "reason": None,
+            "duplicate_of": None,
+            "run_id": self.run_id,
+            "processed_at": dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(sep=" "),
+            "duration_seconds": round(time.monotonic() - started, 3),
+        }
+        row.update(values)
+        return pd.DataFrame([row])
+
+    def _write_rejected(
+        self, landed: LandedFile, rejection: FileRejected, table: RawTable | None, started: float
+    ) -> FileOutcome:
+        quarantine = pd.DataFrame()
+        rows_received = 0
+        if table is not None:
+            records = _table_record_json(table)
+            rows_received = len(table.rows) + len(table.malformed_rows)
+            malformed = {number: None for number, _ in table.malformed_rows}
+            quarantine = pd.DataFrame(
+                {
+                    "row_number": list(records) + list(malformed),
+                    "column_name": None,
+                    "value": None,
+                    "rule": rejection.rule,
+                    "reason": f"file rejected: {rejection.reason}",
+                    "record_json": list(records.values()) + list(malformed.values()),
+                }
+            )
+        with self.engine.begin() as connection:
+            if not self._begin_write(connection, landed):
+                return FileOutcome(landed.source_file, "unchanged")
+            self._insert_quarantine(connection, landed, quarantine)
+            warehouse.bulk_insert(
+                connection,
+                "ops",
+                "file_audit",
+                self._audit_row(
+                    landed,
+                    started,
+                    status="rejected",
+                    encoding=table.encoding if table is not None else None,
+                    rows_received=rows_received,
+                    rows_loaded=0,
+                    rows_quarantined=rows_received,
+                    reason=rejection.reason,
+                ),
+            )
+        log.warning("%s rejected: %s", landed.source_file, rejection.reason)
+        return FileOutcome(landed.source_file, "rejected", rows_received, 0, rows_received, rejection.reason)
+
+    def _insert_quarantine(self, connection: Connection, landed: LandedFile, quarantine: pd.DataFrame) -> None:
+        if quarantine.empty:
+            return
+        frame = quarantine.assign(
+            feed=landed.feed,
+            delivery_date=landed.delivery_date,
+            source_file=landed.source_file,
+            source_sha256=landed.sha256,
+            run_id=self.run_id,
+        )
+        warehouse.bulk_insert(connection, "ops", "quarantine", frame)
+
+    def _write_loaded(self, landed: LandedFile, table: RawTable, prepared: PreparedFile, started: float) -> FileOutcome:
+        from parkops.quality.validation import validate_frame  # heavy: GX is imported at execute time only
+
+        with self.engine.connect() as connection:
+            duplicate_of = _loaded_elsewhere(connection, landed)
+        if duplicate_of is not None:
+            return self._write_duplicate(landed, duplicate_of, started)
+
+        report = validate_frame(prepared.normalised, self.spec.suite_name, self.inputs.suite_parameters)
+        failures = report.row_failures.copy()
+        raw = prepared.raw
+        if not failures.empty:
+            failures["value"] = [
+                raw.at[number, column] if column in raw.columns else value
+                for number, column, value in zip(failures["row_number"], failures["column"], failures["value"], strict=True)
+            ]
+            failures["record_json"] = [_record_json(raw, number) for number in failures["row_number"]]
+            failures = failures.rename(columns={"column": "column_name"})[
+                ["row_number", "column_name", "value", "rule", "reason", "record_json"]
+            ]
+        malformed = pd.DataFrame(
+            {
+                "row_number": [number for number, _ in prepared.malformed_rows],
+                "column_name": None,
+                "value": None,
+                "rule": "row_field_count",
+                "reason": [reason for _, reason in prepared.malformed_rows],
+                "record_json": None,
+            }
+        )
+        quarantine = pd.concat([frame for frame in (failures, malformed) if not frame.empty], ignore_index=True) if (
+            not failures.empty or not malformed.empty
+        ) else pd.DataFrame()
+        failed_rows = set(failures["row_number"]) if not failures.empty else set()
+        valid = [number for number in raw.index if number not in failed_rows]
+        rows_received = len(raw) + len(prepared.malformed_rows)
+        rows_quarantined = len(failed_rows) + len(prepared.malformed_rows)
+
+        lineage = {
+            "source_file": landed.source_file,
+            "source_sha256": landed.sha256,
+            "delivery_date": landed.delivery_date,
+            "run_id": self.run_id,
+        }
+        raw_frame = raw.loc[valid].reset_index().rename(columns={"row_number": "source_row_number"}).assign(**lineage)
+        staging_frame = (
+            prepared.normalised.loc[valid]
+            .drop(columns=["delivery_date"])
+            .reset_index()
+            .rename(columns={"row_number": "source_row_number"})
+            .assign(**lineage)
+        )
+        results = pd.DataFrame(report.expectation_results)
+        if not results.empty:
+            results = results.rename(columns={"column": "column_name"})[
+                ["expectation_type", "column_name", "rule", "success", "element_count", "unexpected_count"]
+            ].assign(
+                feed=landed.feed,
+                source_file=landed.source_file,
+                source_sha256=landed.sha256,
+                suite_name=report.suite_name,
+                run_id=self.run_id,
+            )
+
+        with self.engine.begin() as connection:
+            if not self._begin_write(connection, landed):
+                return FileOutcome(landed.source_file, "unchanged")
+            warehouse.bulk_insert(connection, "raw", self.spec.name, raw_frame)
+            warehouse.bulk_insert(connection, "staging", self.spec.name, staging_frame)
+            self._insert_quarantine(connection, landed, quarantine)
+            warehouse.bulk_insert(connection, "ops", "validation_results", results)
+            warehouse.bulk_insert(
+                connection,
+                "ops",
+                "file_audit",
+                self._audit_row(
+                    landed,
+                    started,
+                    status="loaded",
+                    encoding=table.encoding,
+                    rows_received=rows_received,
+                    rows_loaded=len(valid),
+                    rows_quarantined=rows_quarantined,
+                    unknown_columns=json.dumps(prepared.unknown_columns, ensure_ascii=False)
+                    if prepared.unknown_columns
+                    else None,
+                ),
+            )
+        if prepared.unknown_columns:
+            log.warning("%s: unknown columns kept in raw, ignored downstream: %s", landed.source_file,
+                        ", ".join(prepared.unknown_columns))
+        return FileOutcome(landed.source_file, "loaded", rows_received, len(valid), rows_quarantined)
+
+    def _write_duplicate(self, landed: LandedFile, duplicate_of: str, started: float) -> FileOutcome:
+        with self.engine.begin() as connection:
+            if not self._begin_write(connection, landed):
+                return FileOutcome(landed.source_file, "unchanged")
+            warehouse.bulk_insert(
+                connection,
+                "ops",
+                "file_audit",
+                self._audit_row(
+                    landed,
+                    started,
+                    status="duplicate",
+                    rows_received=0,
+                    rows_loaded=0,
+                    rows_quarantined=0,
+                    duplicate_of=duplicate_of,
+                    reason=f"same bytes as {duplicate_of}, already loaded; not loaded twice",
+                ),
+            )
+        log.info("%s: same bytes as %s, not loaded again", landed.source_file, duplicate_of)
+        return FileOutcome(landed.source_file, "duplicate", reason=f"same bytes as {duplicate_of}")
+
+
+def outcome_summary(outcomes: list[FileOutcome]) -> dict[str, object]:
+    summary: dict[str, object] = {"files": len(outcomes)}
+    for status in ("loaded", "rejected", "duplicate", "unchanged"):
+        summary[f"files_{status}"] = sum(1 for outcome in outcomes if outcome.status == status)
+    for field in ("rows_received", "rows_loaded", "rows_quarantined"):
+        summary[field] = sum(getattr(outcome, field) for outcome in outcomes)
+    summary["rejected"] = [asdict(outcome) for outcome in outcomes if outcome.status == "rejected"]
+    return summary

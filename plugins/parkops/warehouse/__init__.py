@@ -1,0 +1,173 @@
+"""Warehouse access: one SQLAlchemy engine per URL, DDL, bulk loads, SQL transforms.
+
+Runs on DuckDB (the embedded default) and PostgreSQL (production); everything that differs
+between the two is in this package, keyed on ``engine.dialect.name``.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import NullPool
+
+from parkops.config import sql_dir, warehouse_url
+
+SUPPORTED_DIALECTS = ("duckdb", "postgresql")
+
+
+def create_warehouse_engine(url: str | None = None, *, read_only: bool = False) -> Engine:
+    """Engine for the warehouse URL (``PARKOPS_WAREHOUSE_URL`` by default).
+
+    DuckDB admits one writer process per file, so its engine keeps no pooled connection
+    (NullPool): the file is released as soon as a block ends and another task can open it.
+    Readers pass ``read_only=True``.
+    """
+    url = url or warehouse_url()
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() == "duckdb":
+        database = parsed.database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        connect_args = {"read_only": True} if read_only else {}
+        return sa.create_engine(url, poolclass=NullPool, connect_args=connect_args)
+    if parsed.get_backend_name() == "postgresql":
+        if parsed.drivername == "postgresql":
+            url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+        return sa.create_engine(url, pool_pre_ping=True)
+    raise ValueError(f"unsupported warehouse URL {parsed.render_as_string()}: use duckdb:/// or postgresql://")
+
+
+def split_statements(sql_text: str) -> list[str]:
+    """Split a DDL file on semicolons that end a line (comments inside strings may hold ';')."""
+    statements = []
+    for chunk in re.split(r";[ \t]*(?:\n|$)", sql_text):
+        lines = [line for line in chunk.splitlines() if not line.strip().startswith("--")]
+        statement = "\n".join(lines).strip()
+        if statement:
+            statements.append(statement)
+    return statements
+
+
+def apply_ddl(connection: Connection) -> None:
+    """Create schemas, tables, views and comments (idempotent); run before every load."""
+    for path in sorted((sql_dir() / "ddl").glob("*.sql")):
+        for statement in split_statements(path.read_text(encoding="utf-8")):
+            connection.exec_driver_sql(statement)
+
+
+def read_sql(layer: str, table: str) -> str:
+    return (sql_dir() / layer / f"{table}.sql").read_text(encoding="utf-8")
+
+
+def table_columns(connection: Connection, schema: str, table: str) -> list[str]:
+    rows = connection.execute(
+        sa.text(
+            "select column_name from information_schema.columns "
+            "where table_schema = :schema and table_name = :table order by ordinal_position"
+        ),
+        {"schema": schema, "table": table},
+    ).all()
+    if not rows:
+        raise LookupError(f"table {schema}.{table} does not exist in the warehouse")
+    return [row[0] for row in rows]
+
+
+def _quoted(connection: Connection, name: str) -> str:
+    return connection.dialect.identifier_preparer.quote(name)
+
+
+def qualified(connection: Connection, schema: str, table: str) -> str:
+    return f"{_quoted(connection, schema)}.{_quoted(connection, table)}"
+
+
+def rebuild_table(connection: Connection, schema: str, table: str, params: dict | None = None) -> int:
+    """Replace a table's content with the result of ``sql/<schema>/<table>.sql``.
+
+    Delete and insert run in the caller's transaction, so readers see the old content or the
+    new one, never a mix. Returns the number of rows written.
+    """
+    columns = table_columns(connection, schema, table)
+    column_list = ", ".join(_quoted(connection, column) for column in columns)
+    target = qualified(connection, schema, table)
+    query = read_sql(schema, table).strip().rstrip(";")
+    connection.exec_driver_sql(f"delete from {target}")
+    connection.execute(
+        sa.text(f"insert into {target} ({column_list}) select {column_list} from ({query}) as built"),
+        params or {},
+    )
+    return connection.execute(sa.text(f"select count(*) from {target}")).scalar_one()
+
+
+def bulk_insert(connection: Connection, schema: str, table: str, frame: pd.DataFrame) -> int:
+    """Append a DataFrame through the engine's fast path, inside the caller's transaction.
+
+    DuckDB scans the DataFrame directly (``insert ... select from`` a registered view);
+    PostgreSQL receives it through ``COPY ... FROM STDIN`` (psycopg 3). Columns are matched
+    by name; values arrive as text or numbers and the database casts them to the column types.
+    """
+    if frame.empty:
+        return 0
+    dialect = connection.dialect.name
+    columns = list(frame.columns)
+    column_list = ", ".join(_quoted(connection, column) for column in columns)
+    target = qualified(connection, schema, table)
+    if dialect == "duckdb":
+        types = dict(
+            connection.execute(
+                sa.text(
+                    "select column_name, data_type from information_schema.columns "
+                    "where table_schema = :schema and table_name = :table"
+                ),
+                {"schema": schema, "table": table},
+            ).all()
+        )
+        select_list = ", ".join(
+            f"cast({_quoted(connection, column)} as {types[column]})" for column in columns
+        )
+        duck = connection.connection.driver_connection
+        view_name = f"_bulk_{schema}_{table}"
+        duck.register(view_name, frame)
+        try:
+            connection.exec_driver_sql(f"insert into {target} ({column_list}) select {select_list} from {view_name}")
+        finally:
+            duck.unregister(view_name)
+        return len(frame)
+    if dialect == "postgresql":
+        copy_sql = f"copy {target} ({column_list}) from stdin with (format csv)"
+        cursor = connection.connection.driver_connection.cursor()
+        with cursor.copy(copy_sql) as copy:
+            for chunk in _csv_chunks(frame):
+                copy.write(chunk)
+        return len(frame)
+    raise ValueError(f"unsupported warehouse dialect {dialect}")
+
+
+def _csv_chunks(frame: pd.DataFrame, rows_per_chunk: int = 100_000) -> Iterable[str]:
+    """CSV text for COPY: None/NaN becomes an unquoted empty field, which COPY reads as NULL."""
+    for start in range(0, len(frame), rows_per_chunk):
+        buffer = io.StringIO()
+        frame.iloc[start : start + rows_per_chunk].to_csv(buffer, header=False, index=False, lineterminator="\n")
+        yield buffer.getvalue()
+
+
+def delete_where(connection: Connection, schema: str, table: str, conditions: dict[str, object]) -> int:
+    """``delete from schema.table where col = :col and ...`` with bound values."""
+    target = qualified(connection, schema, table)
+    where = " and ".join(f"{_quoted(connection, column)} = :{column}" for column in conditions)
+    result = connection.execute(sa.text(f"delete from {target} where {where}"), conditions)
+    return result.rowcount if result.rowcount is not None else 0
+
+
+def fetch_frame(connection: Connection, query: str, params: dict | None = None) -> pd.DataFrame:
+    result = connection.execute(sa.text(query), params or {})
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def frame_from_records(records: Sequence[dict]) -> pd.DataFrame:
+    return pd.DataFrame.from_records(list(records))

@@ -1,0 +1,55 @@
+create table if not exists ops.file_audit (
+    feed text not null,
+    delivery_date date not null,
+    source_file text not null,
+    file_name text not null,
+    source_sha256 text not null,
+    size_bytes bigint not null,
+    file_format text,
+    encoding text,
+    status text not null,
+    rows_received integer not null,
+    rows_loaded integer not null,
+    rows_quarantined integer not null,
+    unknown_columns text,
+    reason text,
+    duplicate_of text,
+    run_id text not null,
+    processed_at timestamp not null,
+    duration_seconds double precision not null
+);
+comment on table ops.file_audit is 'One row per distinct file version seen (feed, source_file, sha256). rows_received = rows_loaded + rows_quarantined for every row.';
+comment on column ops.file_audit.status is 'loaded; rejected (whole file refused, reason says why); duplicate (same bytes already loaded as duplicate_of, not read again); superseded (a newer version of the same file replaced it)';
+comment on column ops.file_audit.unknown_columns is 'Headers not in the contract, kept in raw.extra_columns and ignored downstream (JSON list)';
+
+create table if not exists ops.quarantine (
+    feed text not null,
+    delivery_date date not null,
+    source_file text not null,
+    source_sha256 text not null,
+    row_number integer,
+    column_name text,
+    value text,
+    rule text not null,
+    reason text not null,
+    record_json text,
+    run_id text not null
+);
+comment on table ops.quarantine is 'Rows that failed a contract rule: one row per (source row, failed rule); record_json keeps the whole row as received so nothing is lost. Contains personal data: pipeline role only.';
+comment on column ops.quarantine.row_number is 'Row number as seen in a spreadsheet (header = 1)';
+comment on column ops.quarantine.rule is 'Stable rule id, e.g. uscc_invalid, event_date_after_delivery, missing_required_column';
+
+create table if not exists ops.validation_results (
+    feed text not null,
+    source_file text not null,
+    source_sha256 text not null,
+    suite_name text not null,
+    expectation_type text not null,
+    column_name text,
+    rule text,
+    success boolean not null,
+    element_count integer,
+    unexpected_count integer,
+    run_id text not null
+);
+comment on table ops.validation_results is 'Great Expectations results per file version and expectation (history kept per file version)';

@@ -1,0 +1,82 @@
+"""Shared fixtures: warehouses on both engines, each test on its own fresh database.
+
+PostgreSQL tests connect to ``PARKOPS_TEST_POSTGRES_URL`` (default: postgres on 127.0.0.1:5432)
+and create a database of their own, dropped afterwards. Without a reachable server they are
+skipped with a loud reason, except when ``CI=true``: then absence is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+POSTGRES_ADMIN_URL = os.environ.get("PARKOPS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _postgres_admin_engine() -> sa.Engine:
+    url = sa.make_url(POSTGRES_ADMIN_URL).set(drivername="postgresql+psycopg")
+    return sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+
+
+def postgres_available() -> str | None:
+    """None when the server answers, else the reason it does not."""
+    try:
+        with _postgres_admin_engine().connect() as connection:
+            connection.execute(sa.text("select 1"))
+    except sa.exc.OperationalError as error:
+        return str(error).splitlines()[0]
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    reason = postgres_available()
+    if reason is not None:
+        message = f"PostgreSQL at {POSTGRES_ADMIN_URL} is not reachable: {reason}"
+        if IN_CI:
+            pytest.fail(f"{message} (CI=true: PostgreSQL is mandatory)")
+        pytest.skip(f"!!! SKIPPED: {message}")
+    return POSTGRES_ADMIN_URL
+
+
+def create_postgres_database(prefix: str = "parkops_test") -> str:
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with _postgres_admin_engine().connect() as connection:
+        connection.execute(sa.text(f'create database "{name}"'))
+    return sa.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_postgres_database(url: str) -> None:
+    name = sa.make_url(url).database
+    with _postgres_admin_engine().connect() as connection:
+        connection.execute(sa.text(f'drop database if exists "{name}" with (force)'))
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    url = create_postgres_database()
+    try:
+        yield url
+    finally:
+        drop_postgres_database(url)
+
+
+@pytest.fixture(params=["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def warehouse_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty warehouse on each engine."""
+    if request.param == "duckdb":
+        return f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def use_warehouse(warehouse_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Point the pipeline's configuration at the test warehouse."""
+    monkeypatch.setenv("PARKOPS_WAREHOUSE_URL", warehouse_url)
+    return warehouse_url

@@ -1,0 +1,439 @@
+"""The sample generator: reproducible bytes, contract-conformant rows, and every defect on purpose.
+
+The files are re-read here with a deliberately small, independent reader (not the pipeline's),
+and each row is classified against the rules of sources.md. The classification must match
+the generator's own defect ledger exactly: that proves non-defective rows are valid and that
+each defective row breaks exactly the one rule it claims to.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+import unicodedata
+import zipfile
+from collections import Counter
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from functools import cache
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from parkops.generator.__main__ import main
+from parkops.generator.defects import ROW_DEFECT_KINDS
+from parkops.generator.registrations import RegistrationSettings, RegistrationSummary, write_registrations
+from parkops.generator.workdays import is_workday
+from parkops.reference import cached_seed
+from parkops.uscc import check_uscc
+
+START = date(2025, 1, 2)
+END = date(2025, 1, 21)  # 20 delivery days
+SEED = 20250101
+EVENT_TYPES = {"设立", "变更", "注销", "吊销", "迁入", "迁出"}
+CURRENCIES = {"人民币", "美元", "欧元", "港元", "日元"}
+DATE_PATTERNS = (
+    re.compile(r"(\d{4})-(\d{2})-(\d{2})"),
+    re.compile(r"(\d{4})/(\d{1,2})/(\d{1,2})"),
+    re.compile(r"(\d{4})(\d{2})(\d{2})"),
+    re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日"),
+)
+MAX_LAG = 7
+
+
+def sha256_tree(root: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, RegistrationSummary]:
+    landing = tmp_path_factory.mktemp("landing")
+    settings = RegistrationSettings(landing=landing, start=START, end=END, seed=SEED, defect_rate=0.02)
+    return landing, write_registrations(settings)
+
+
+# --- a small independent reader -----------------------------------------------------------
+
+
+@cache
+def read_file(path: Path) -> tuple[list[str], list[dict[str, object]]]:
+    if path.suffix == ".xlsx":
+        workbook = openpyxl.load_workbook(path, read_only=True)
+        rows = list(workbook.worksheets[0].iter_rows(values_only=True))
+        workbook.close()
+    else:
+        data = path.read_bytes()
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = data.decode("gb18030")
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    headers = [str(h) for h in rows[0]]
+    # XLSX rows stop at their last non-empty cell: pad them to the header width.
+    padded = [tuple(row) + (None,) * (len(headers) - len(row)) for row in rows[1:]]
+    return headers, [dict(zip(headers, row, strict=True)) for row in padded]
+
+
+def fold(value: object) -> str:
+    if value is None:
+        return ""
+    return unicodedata.normalize("NFKC", str(value)).strip()
+
+
+def parse_date(value: object) -> date | None:
+    """A date, or None when unparseable; raises KeyError-free: callers check emptiness first."""
+    if isinstance(value, datetime):
+        return value.date()
+    text = fold(value)
+    for pattern in DATE_PATTERNS:
+        match = pattern.fullmatch(text)
+        if match:
+            try:
+                return date(*(int(part) for part in match.groups()))
+            except ValueError:
+                return None
+    return None
+
+
+@cache
+def reference_sets() -> tuple[frozenset[str], ...]:
+    """(industry codes, park names, tags, tech industry codes, tech tags) from the seeds."""
+    classes = cached_seed("industry_classes")
+    tags = cached_seed("qualification_tags")
+    return (
+        frozenset(r["class_code"] for r in classes),
+        frozenset(r["park_name"] for r in cached_seed("parks")),
+        frozenset(r["tag"] for r in tags),
+        frozenset(r["class_code"] for r in classes if r["is_tech"] == "true"),
+        frozenset(r["tag"] for r in tags if r["makes_tech_enterprise"] == "true"),
+    )
+
+
+def uscc_kind(code: str) -> str | None:
+    reason = check_uscc(code).reason
+    if reason is None:
+        return None
+    if reason.startswith("length"):
+        return "uscc_bad_length"
+    if reason.startswith("characters outside"):
+        return "uscc_forbidden_char"
+    if "not allowed for authority" in reason or "unknown registration authority" in reason:
+        return "uscc_bad_authority_type"
+    if "position 17" in reason:
+        return "uscc_bad_org_check"
+    if "position 18" in reason:
+        return "uscc_bad_final_check"
+    raise AssertionError(f"unexpected USCC problem: {reason}")
+
+
+def classify(row: dict[str, object], delivery: date) -> list[str]:
+    """Every rule of sources.md section 1 a row breaks, named like the generator's defect kinds."""
+    kinds: list[str] = []
+    industry_codes, parks, tags, _, _ = reference_sets()
+
+    code = fold(row["统一社会信用代码"]).upper()
+    kind = uscc_kind(code) if code else "missing_uscc"
+    if kind:
+        kinds.append(kind)
+    if not fold(row["企业名称"]):
+        kinds.append("missing_enterprise_name")
+    event_type = fold(row["事件类型"])
+    if not event_type:
+        kinds.append("missing_event_type")
+    elif event_type not in EVENT_TYPES:
+        kinds.append("unknown_event_type")
+    event_date = established = None
+    if not fold(row["事件日期"]):
+        kinds.append("missing_event_date")
+    elif (event_date := parse_date(row["事件日期"])) is None:
+        kinds.append("unparseable_event_date")
+    elif event_date > delivery:
+        kinds.append("event_after_delivery")
+    if not fold(row["成立日期"]):
+        kinds.append("missing_established_date")
+    elif (established := parse_date(row["成立日期"])) is None:
+        kinds.append("unparseable_established_date")
+    elif event_date is not None and established > event_date:
+        kinds.append("established_after_event")
+    capital = row["注册资本（万元）"]
+    if isinstance(capital, int | float):
+        if capital < 0:
+            kinds.append("negative_capital")
+    elif fold(capital):
+        try:
+            if Decimal(fold(capital).replace(",", "")) < 0:
+                kinds.append("negative_capital")
+        except InvalidOperation:
+            kinds.append("non_numeric_capital")
+    if fold(row["币种"]) and fold(row["币种"]) not in CURRENCIES:
+        kinds.append("unknown_currency")
+    industry = row["行业代码"]
+    industry_text = str(industry) if isinstance(industry, int) else fold(industry)
+    if re.fullmatch(r"[A-T]\d{4}", industry_text):
+        industry_text = industry_text[1:]
+    if industry_text not in industry_codes:
+        kinds.append("unknown_industry_code")
+    if fold(row["所属园区"]) not in parks:
+        kinds.append("unknown_park")
+    row_tags = [t.strip() for t in re.split(r"[;；,、]", fold(row["资质标签"])) if t.strip()]
+    if any(t not in tags for t in row_tags):
+        kinds.append("unknown_tag")
+    employees = row["参保人数"]
+    if isinstance(employees, int | float) and not isinstance(employees, bool):
+        if employees < 0:
+            kinds.append("negative_employees")
+        elif not float(employees).is_integer():
+            kinds.append("non_integer_employees")
+    elif fold(employees):
+        text = fold(employees).replace(",", "")
+        if re.fullmatch(r"-\d+", text):
+            kinds.append("negative_employees")
+        elif not re.fullmatch(r"\d+", text):
+            kinds.append("non_integer_employees")
+    return kinds
+
+
+def is_tech(row: dict[str, object]) -> bool:
+    *_, tech_classes, tech_tags = reference_sets()
+    industry = row["行业代码"]
+    code = str(industry) if isinstance(industry, int) else fold(industry)
+    code = code[1:] if re.fullmatch(r"[A-T]\d{4}", code) else code
+    row_tags = {t.strip() for t in re.split(r"[;；,、]", fold(row["资质标签"])) if t.strip()}
+    return code in tech_classes or bool(row_tags & tech_tags)
+
+
+def delivery_of(path: Path) -> date:
+    return date.fromisoformat(path.parent.name)
+
+
+def is_redelivered(path: Path) -> bool:
+    return path.name[4:12] != path.parent.name.replace("-", "")
+
+
+# --- tests ---------------------------------------------------------------------------------
+
+
+def test_same_arguments_give_byte_identical_files(generated, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    landing, _ = generated
+    exit_code = main(
+        [
+            "registrations",
+            "--landing",
+            str(tmp_path),
+            "--from",
+            str(START),
+            "--to",
+            str(END),
+            "--seed",
+            str(SEED),
+            "--defect-rate",
+            "0.02",
+        ]
+    )
+    assert exit_code == 0
+    output = capsys.readouterr().out
+    assert "rows" in output
+    assert "uscc_bad_final_check" in output
+    first, second = sha256_tree(landing), sha256_tree(tmp_path)
+    assert first
+    assert first == second
+    # Every delivery day of the range has its folder, and only generator files are there.
+    folders = sorted(p.name for p in (landing / "registrations").iterdir())
+    assert folders == [(START + timedelta(days=i)).isoformat() for i in range((END - START).days + 1)]
+    assert all(re.fullmatch(r"registrations/[\d-]{10}/reg_\d{8}_\d{2}\.(csv|xlsx)", name) for name in first)
+
+
+def test_xlsx_timestamps_are_fixed(generated):
+    landing, _ = generated
+    workbook = next((landing / "registrations").rglob("*.xlsx"))
+    with zipfile.ZipFile(workbook) as archive:
+        assert {info.date_time for info in archive.infolist()} == {(*_ymd(workbook), 6, 30, 0)}
+        core = archive.read("docProps/core.xml").decode()
+    stamp = f"{workbook.parent.name}T06:30:00Z"
+    assert f">{stamp}</dcterms:created>" in core
+    assert f">{stamp}</dcterms:modified>" in core
+
+
+def _ymd(path: Path) -> tuple[int, int, int]:
+    day = delivery_of(path)
+    return day.year, day.month, day.day
+
+
+def test_rerun_overwrites_without_leftovers(tmp_path: Path):
+    def run(seed: int) -> RegistrationSummary:
+        settings = RegistrationSettings(
+            landing=tmp_path,
+            start=START,
+            end=START + timedelta(days=3),
+            seed=seed,
+            events_per_day=60,
+            population_size=2000,
+        )
+        return write_registrations(settings)
+
+    run(1)
+    first = sha256_tree(tmp_path)
+    run(2)
+    assert sha256_tree(tmp_path) != first
+    run(1)
+    assert sha256_tree(tmp_path) == first
+
+
+def test_rows_match_the_defect_ledger_exactly(generated):
+    """Valid rows break no rule; each defective row breaks exactly its one rule; all kinds occur."""
+    landing, summary = generated
+    rejected = {f.path for f in summary.files if f.file_defect in {"missing_column", "undecodable"}}
+    found: Counter[str] = Counter()
+    for path in sorted((landing / "registrations").rglob("reg_*")):
+        relative = str(path.relative_to(landing))
+        if relative in rejected or is_redelivered(path):
+            continue
+        _, rows = read_file(path)
+        for row in rows:
+            kinds = classify(row, delivery_of(path))
+            assert len(kinds) <= 1, (relative, row, kinds)
+            found.update(kinds)
+    assert found == summary.row_defects
+    assert set(found) == set(ROW_DEFECT_KINDS)
+
+
+def test_file_level_defects(generated):
+    landing, summary = generated
+    defects = summary.file_defects()
+    assert set(defects) == {"missing_column", "undecodable", "redelivery"}
+    days = {kind: delivery_of(landing / path) for kind, path in defects.items()}
+    assert START not in days.values()
+    assert len(set(days.values())) == 3
+
+    undecodable = (landing / defects["undecodable"]).read_bytes()
+    for encoding in ("utf-8", "gb18030"):
+        with pytest.raises(UnicodeDecodeError):
+            undecodable.decode(encoding)
+
+    headers, _ = read_file(landing / defects["missing_column"])
+    assert "事件日期" not in headers
+    assert "统一社会信用代码" in headers
+
+    redelivered = landing / defects["redelivery"]
+    original = landing / "registrations" / date(*_name_date(redelivered)).isoformat() / redelivered.name
+    assert original != redelivered
+    assert original.read_bytes() == redelivered.read_bytes()
+
+
+def _name_date(path: Path) -> tuple[int, int, int]:
+    stamp = path.name[4:12]
+    return int(stamp[:4]), int(stamp[4:6]), int(stamp[6:8])
+
+
+def test_contract_variety_is_present(generated):
+    landing, _ = generated
+    files = sorted((landing / "registrations").rglob("reg_*"))
+    suffixes = Counter(p.suffix for p in files)
+    assert suffixes[".csv"]
+    assert suffixes[".xlsx"]
+    raw = [p.read_bytes() for p in files if p.suffix == ".csv"]
+    assert any(b.startswith(b"\xef\xbb\xbf") for b in raw)
+    assert any(_decodes_only_as_gb18030(b) for b in raw)
+    orders = set()
+    texts = []
+    excel_date_cells = 0
+    for path in files:
+        if is_redelivered(path) or (path.name.endswith(".csv") and not _decodes(path.read_bytes())):
+            continue
+        headers, rows = read_file(path)
+        orders.add(tuple(headers))
+        texts.extend(str(v) for row in rows for v in row.values() if v is not None)
+        excel_date_cells += sum(isinstance(v, datetime) for row in rows for v in row.values())
+    assert len(orders) > 3
+    assert excel_date_cells, "real Excel date cells"
+    assert any(set(h) - set(_contract_headers()) for h in orders), "some file carries an unknown column"
+    joined = "\n".join(texts)
+    for pattern in (r"\d{4}-\d{2}-\d{2}", r"\d{4}/\d{1,2}/\d{1,2}", r"\b20\d{6}\b", r"\d{4}年\d{1,2}月\d{1,2}日"):
+        assert re.search(pattern, joined), pattern
+    assert re.search(r"\d,\d{3}", joined), "thousands separators"
+    assert re.search(r"[０-９]", joined), "full-width digits"
+    assert re.search(r"\b[A-T]\d{4}\b", joined), "industry code with section letter"
+    assert any(sep in joined for sep in ("；", "、")), "Chinese tag separators"
+
+
+def _contract_headers() -> list[str]:
+    from parkops.generator.rendering import FIELD_HEADERS
+
+    return list(FIELD_HEADERS.values())
+
+
+def _decodes(data: bytes) -> bool:
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        return True
+    return False
+
+
+def _decodes_only_as_gb18030(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return _decodes(data)
+    return False
+
+
+def test_volume_rhythm_and_enterprise_state(generated):
+    """New tech firms per working day in range, weekends far lower, and state discipline:
+    no valid event after a firm has ended, at most one valid event per firm and date, and
+    firms created by quarantined or rejected rows never appear again."""
+    landing, summary = generated
+    rejected = {f.path for f in summary.files if f.file_defect in {"missing_column", "undecodable"}}
+    new_tech: Counter[date] = Counter()
+    valid_events: list[tuple[date, str, str]] = []
+    phantom_usccs: set[str] = set()
+    for path in sorted((landing / "registrations").rglob("reg_*")):
+        relative = str(path.relative_to(landing))
+        if is_redelivered(path) or (relative in rejected and path.suffix == ".csv" and not _decodes(path.read_bytes())):
+            continue
+        _, rows = read_file(path)
+        for row in rows:
+            code = fold(row["统一社会信用代码"]).upper()
+            event_type = fold(row["事件类型"])
+            if relative in rejected or classify(row, delivery_of(path)):
+                if event_type in {"设立", "迁入"} and check_uscc(code).valid:
+                    phantom_usccs.add(code)
+                continue
+            event_date = parse_date(row["事件日期"])
+            assert event_date is not None
+            assert event_date <= delivery_of(path)
+            valid_events.append((event_date, code, event_type))
+            if event_type in {"设立", "迁入"} and is_tech(row):
+                new_tech[event_date] += 1
+
+    full_days = [START + timedelta(days=i) for i in range((END - START).days - MAX_LAG + 1)]
+    workdays = [d for d in full_days if is_workday(d)]
+    off_days = [d for d in full_days if not is_workday(d)]
+    assert workdays
+    assert off_days
+    for day in workdays:
+        assert 120 <= new_tech[day] <= 280, (day, new_tech[day])
+    mean_workday = sum(new_tech[d] for d in workdays) / len(workdays)
+    for day in off_days:
+        assert new_tech[day] < 0.25 * mean_workday, (day, new_tech[day])
+
+    ended: dict[str, date] = {}
+    seen: set[tuple[str, date]] = set()
+    valid_usccs = set()
+    for event_date, code, event_type in sorted(valid_events):
+        assert code not in ended, f"{code} has a {event_type} on {event_date} after ending on {ended.get(code)}"
+        assert (code, event_date) not in seen, f"two valid events for {code} on {event_date}"
+        seen.add((code, event_date))
+        valid_usccs.add(code)
+        if event_type in {"注销", "吊销", "迁出"}:
+            ended[code] = event_date
+    assert not phantom_usccs & valid_usccs

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from parkops.config import landing_dir
 from parkops.ingest.feeds import REGISTRATIONS
 from parkops.pipeline import ingest, reference, transform
+from parkops.pipeline.errors import retry_only_transient
 from parkops.warehouse import create_warehouse_engine
 
 log = logging.getLogger(__name__)
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 ZONE = ZoneInfo("Asia/Shanghai")
 
 
+@retry_only_transient
 def resolve_delivery_range(
     delivery_from: str | None,
     delivery_to: str | None,
@@ -48,10 +50,12 @@ def resolve_delivery_range(
     return {"first": first.isoformat(), "last": last.isoformat()}
 
 
+@retry_only_transient
 def load_reference_data() -> dict[str, int]:
     return reference.load_reference_data(create_warehouse_engine())
 
 
+@retry_only_transient
 def discover_files(delivery_range: dict[str, str]) -> list[dict]:
     days = ingest.delivery_days(dt.date.fromisoformat(delivery_range["first"]), dt.date.fromisoformat(delivery_range["last"]))
     files = ingest.discover_files(landing_dir(), REGISTRATIONS, days)
@@ -59,11 +63,11 @@ def discover_files(delivery_range: dict[str, str]) -> list[dict]:
     return [asdict(landed) for landed in files]
 
 
+@retry_only_transient
 def ingest_files(files: list[dict], run_id: str) -> dict[str, object]:
     loader = ingest.FileLoader(create_warehouse_engine(), REGISTRATIONS, run_id)
-    outcomes = []
-    for landed in files:
-        outcome = loader.load(ingest.LandedFile(**landed))
+    outcomes = loader.load_all([ingest.LandedFile(**landed) for landed in files])
+    for outcome in outcomes:
         log.info(
             "%s: %s, %d received, %d loaded, %d quarantined%s",
             outcome.source_file,
@@ -73,13 +77,14 @@ def ingest_files(files: list[dict], run_id: str) -> dict[str, object]:
             outcome.rows_quarantined,
             f" ({outcome.reason})" if outcome.reason else "",
         )
-        outcomes.append(outcome)
     return ingest.outcome_summary(outcomes)
 
 
+@retry_only_transient
 def build_core() -> dict[str, int]:
     return transform.build_tables(create_warehouse_engine(), "core", transform.REGISTRATIONS_CORE)
 
 
+@retry_only_transient
 def build_marts() -> dict[str, int]:
     return transform.build_tables(create_warehouse_engine(), "mart", transform.REGISTRATIONS_MART)

@@ -8,39 +8,26 @@ each defective row breaks exactly the one rule it claims to.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import re
-import unicodedata
 import zipfile
 from collections import Counter
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
 
-import openpyxl
 import pytest
+from support import independent
+from support.independent import classify, fold, is_tech, uscc_problem
 
 from parkops.generator.__main__ import main
 from parkops.generator.defects import ROW_DEFECT_KINDS
 from parkops.generator.registrations import RegistrationSettings, RegistrationSummary, write_registrations
 from parkops.generator.workdays import is_workday
-from parkops.reference import cached_seed
-from parkops.uscc import check_uscc
 
 START = date(2025, 1, 2)
 END = date(2025, 1, 21)  # 20 delivery days
 SEED = 20250101
-EVENT_TYPES = {"设立", "变更", "注销", "吊销", "迁入", "迁出"}
-CURRENCIES = {"人民币", "美元", "欧元", "港元", "日元"}
-DATE_PATTERNS = (
-    re.compile(r"(\d{4})-(\d{2})-(\d{2})"),
-    re.compile(r"(\d{4})/(\d{1,2})/(\d{1,2})"),
-    re.compile(r"(\d{4})(\d{2})(\d{2})"),
-    re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日"),
-)
 MAX_LAG = 7
 
 
@@ -59,154 +46,12 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Registrat
     return landing, write_registrations(settings)
 
 
-# --- a small independent reader -----------------------------------------------------------
+# --- the independent reader and classifier live in tests/support/independent.py ----------------
 
 
 @cache
 def read_file(path: Path) -> tuple[list[str], list[dict[str, object]]]:
-    if path.suffix == ".xlsx":
-        workbook = openpyxl.load_workbook(path, read_only=True)
-        rows = list(workbook.worksheets[0].iter_rows(values_only=True))
-        workbook.close()
-    else:
-        data = path.read_bytes()
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = data.decode("gb18030")
-        rows = list(csv.reader(io.StringIO(text, newline="")))
-    headers = [str(h) for h in rows[0]]
-    # XLSX rows stop at their last non-empty cell: pad them to the header width.
-    padded = [tuple(row) + (None,) * (len(headers) - len(row)) for row in rows[1:]]
-    return headers, [dict(zip(headers, row, strict=True)) for row in padded]
-
-
-def fold(value: object) -> str:
-    if value is None:
-        return ""
-    return unicodedata.normalize("NFKC", str(value)).strip()
-
-
-def parse_date(value: object) -> date | None:
-    """A date, or None when unparseable; raises KeyError-free: callers check emptiness first."""
-    if isinstance(value, datetime):
-        return value.date()
-    text = fold(value)
-    for pattern in DATE_PATTERNS:
-        match = pattern.fullmatch(text)
-        if match:
-            try:
-                return date(*(int(part) for part in match.groups()))
-            except ValueError:
-                return None
-    return None
-
-
-@cache
-def reference_sets() -> tuple[frozenset[str], ...]:
-    """(industry codes, park names, tags, tech industry codes, tech tags) from the seeds."""
-    classes = cached_seed("industry_classes")
-    tags = cached_seed("qualification_tags")
-    return (
-        frozenset(r["class_code"] for r in classes),
-        frozenset(r["park_name"] for r in cached_seed("parks")),
-        frozenset(r["tag"] for r in tags),
-        frozenset(r["class_code"] for r in classes if r["is_tech"] == "true"),
-        frozenset(r["tag"] for r in tags if r["makes_tech_enterprise"] == "true"),
-    )
-
-
-def uscc_kind(code: str) -> str | None:
-    reason = check_uscc(code).reason
-    if reason is None:
-        return None
-    if reason.startswith("length"):
-        return "uscc_bad_length"
-    if reason.startswith("characters outside"):
-        return "uscc_forbidden_char"
-    if "not allowed for authority" in reason or "unknown registration authority" in reason:
-        return "uscc_bad_authority_type"
-    if "position 17" in reason:
-        return "uscc_bad_org_check"
-    if "position 18" in reason:
-        return "uscc_bad_final_check"
-    raise AssertionError(f"unexpected USCC problem: {reason}")
-
-
-def classify(row: dict[str, object], delivery: date) -> list[str]:
-    """Every rule of sources.md section 1 a row breaks, named like the generator's defect kinds."""
-    kinds: list[str] = []
-    industry_codes, parks, tags, _, _ = reference_sets()
-
-    code = fold(row["统一社会信用代码"]).upper()
-    kind = uscc_kind(code) if code else "missing_uscc"
-    if kind:
-        kinds.append(kind)
-    if not fold(row["企业名称"]):
-        kinds.append("missing_enterprise_name")
-    event_type = fold(row["事件类型"])
-    if not event_type:
-        kinds.append("missing_event_type")
-    elif event_type not in EVENT_TYPES:
-        kinds.append("unknown_event_type")
-    event_date = established = None
-    if not fold(row["事件日期"]):
-        kinds.append("missing_event_date")
-    elif (event_date := parse_date(row["事件日期"])) is None:
-        kinds.append("unparseable_event_date")
-    elif event_date > delivery:
-        kinds.append("event_after_delivery")
-    if not fold(row["成立日期"]):
-        kinds.append("missing_established_date")
-    elif (established := parse_date(row["成立日期"])) is None:
-        kinds.append("unparseable_established_date")
-    elif event_date is not None and established > event_date:
-        kinds.append("established_after_event")
-    capital = row["注册资本（万元）"]
-    if isinstance(capital, int | float):
-        if capital < 0:
-            kinds.append("negative_capital")
-    elif fold(capital):
-        try:
-            if Decimal(fold(capital).replace(",", "")) < 0:
-                kinds.append("negative_capital")
-        except InvalidOperation:
-            kinds.append("non_numeric_capital")
-    if fold(row["币种"]) and fold(row["币种"]) not in CURRENCIES:
-        kinds.append("unknown_currency")
-    industry = row["行业代码"]
-    industry_text = str(industry) if isinstance(industry, int) else fold(industry)
-    if re.fullmatch(r"[A-T]\d{4}", industry_text):
-        industry_text = industry_text[1:]
-    if industry_text not in industry_codes:
-        kinds.append("unknown_industry_code")
-    if fold(row["所属园区"]) not in parks:
-        kinds.append("unknown_park")
-    row_tags = [t.strip() for t in re.split(r"[;；,、]", fold(row["资质标签"])) if t.strip()]
-    if any(t not in tags for t in row_tags):
-        kinds.append("unknown_tag")
-    employees = row["参保人数"]
-    if isinstance(employees, int | float) and not isinstance(employees, bool):
-        if employees < 0:
-            kinds.append("negative_employees")
-        elif not float(employees).is_integer():
-            kinds.append("non_integer_employees")
-    elif fold(employees):
-        text = fold(employees).replace(",", "")
-        if re.fullmatch(r"-\d+", text):
-            kinds.append("negative_employees")
-        elif not re.fullmatch(r"\d+", text):
-            kinds.append("non_integer_employees")
-    return kinds
-
-
-def is_tech(row: dict[str, object]) -> bool:
-    *_, tech_classes, tech_tags = reference_sets()
-    industry = row["行业代码"]
-    code = str(industry) if isinstance(industry, int) else fold(industry)
-    code = code[1:] if re.fullmatch(r"[A-T]\d{4}", code) else code
-    row_tags = {t.strip() for t in re.split(r"[;；,、]", fold(row["资质标签"])) if t.strip()}
-    return code in tech_classes or bool(row_tags & tech_tags)
+    return independent.read_file(path)
 
 
 def delivery_of(path: Path) -> date:
@@ -402,13 +247,13 @@ def test_volume_rhythm_and_enterprise_state(generated):
             continue
         _, rows = read_file(path)
         for row in rows:
-            code = fold(row["统一社会信用代码"]).upper()
+            code = independent.code_text(row["统一社会信用代码"])
             event_type = fold(row["事件类型"])
             if relative in rejected or classify(row, delivery_of(path)):
-                if event_type in {"设立", "迁入"} and check_uscc(code).valid:
+                if event_type in {"设立", "迁入"} and uscc_problem(code) is None:
                     phantom_usccs.add(code)
                 continue
-            event_date = parse_date(row["事件日期"])
+            event_date = independent.parse_date(row["事件日期"])
             assert event_date is not None
             assert event_date <= delivery_of(path)
             valid_events.append((event_date, code, event_type))

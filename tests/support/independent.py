@@ -473,6 +473,7 @@ class ExpectedRow:
     event_type: str
     event_date: date
     park_code: str | None
+    industry_code: str | None  # 4-digit class
     is_tech: bool
 
 
@@ -561,6 +562,7 @@ def expect_file(path: Path, landing: Path, reference: Reference | None = None) -
             event_type=fold(row["事件类型"]),
             event_date=parse_date(row["事件日期"]),  # type: ignore[arg-type]  # valid rows have one
             park_code=reference.park_codes.get(park) if park else None,
+            industry_code=industry_class(row.get("行业代码"), reference),
             is_tech=is_tech(row, reference),
         )
     expected.rows_loaded = len(expected.valid_rows)

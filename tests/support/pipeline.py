@@ -1,0 +1,128 @@
+"""Driving the registrations task callables and reading the warehouse back, for integration tests.
+
+The callables read ``PARKOPS_LANDING_DIR`` and ``PARKOPS_WAREHOUSE_URL`` at call time; tests set
+both (``use_warehouse`` / monkeypatch) before calling :func:`run_pipeline`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from parkops.pipeline import registrations
+from parkops.warehouse import create_warehouse_engine
+from support.independent import read_seed_csv
+
+#: Every schema the pipeline writes.
+SCHEMAS = ("raw", "staging", "core", "mart", "ops")
+
+#: seed -> (core table, key column)
+SEED_TABLES = {
+    "parks": ("dim_park", "park_code"),
+    "industry_classes": ("dim_industry_class", "class_code"),
+    "qualification_tags": ("dim_qualification_tag", "tag"),
+    "kpi_targets": ("dim_kpi_target", "kpi_code"),
+}
+
+
+def run_pipeline(run_id: str, first: dt.date, last: dt.date, *, transform: bool = True) -> dict[str, Any]:
+    """The DAG's task order: reference data, discover, ingest, core, marts. Returns the ingest summary."""
+    registrations.load_reference_data()
+    files = registrations.discover_files({"first": first.isoformat(), "last": last.isoformat()})
+    summary = registrations.ingest_files(files, run_id)
+    if transform:
+        registrations.build_core()
+        registrations.build_marts()
+    return summary
+
+
+@contextmanager
+def connect(url: str) -> Iterator[sa.Connection]:
+    engine = create_warehouse_engine(url)
+    try:
+        with engine.connect() as connection:
+            yield connection
+    finally:
+        engine.dispose()
+
+
+def rows(url: str, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    with connect(url) as connection:
+        return [dict(row._mapping) for row in connection.execute(sa.text(query), params or {})]
+
+
+def scalar(url: str, query: str, params: dict[str, Any] | None = None) -> Any:
+    with connect(url) as connection:
+        return connection.execute(sa.text(query), params or {}).scalar_one()
+
+
+def _sort_key(row: tuple[Any, ...]) -> tuple[tuple[bool, str], ...]:
+    return tuple((value is None, repr(value)) for value in row)
+
+
+def snapshot(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table and view of the pipeline's schemas, as sorted Python tuples."""
+    with connect(url) as connection:
+        tables = connection.execute(
+            sa.text(
+                "select table_schema, table_name from information_schema.tables "
+                "where table_schema in ('raw', 'staging', 'core', 'mart', 'ops') order by 1, 2"
+            )
+        ).all()
+        content: dict[str, list[tuple[Any, ...]]] = {}
+        for schema, table in tables:
+            result = connection.execute(sa.text(f'select * from "{schema}"."{table}"'))
+            content[f"{schema}.{table}"] = sorted((tuple(row) for row in result), key=_sort_key)
+    return content
+
+
+def snapshot_diff(before: dict[str, list[tuple]], after: dict[str, list[tuple]], limit: int = 5) -> list[str]:
+    """Human-readable differences between two snapshots (empty when identical)."""
+    lines = []
+    for table in sorted(set(before) | set(after)):
+        old, new = before.get(table, []), after.get(table, [])
+        if old == new:
+            continue
+        gone = [row for row in old if row not in new][:limit]
+        added = [row for row in new if row not in old][:limit]
+        lines.append(f"{table}: {len(old)} -> {len(new)} rows; gone {gone}; added {added}")
+    return lines
+
+
+def _same_value(text: str, value: Any) -> bool:
+    if value is None:
+        return text == ""
+    if isinstance(value, bool):
+        return text == ("true" if value else "false")
+    if isinstance(value, Decimal | int | float):
+        return text != "" and Decimal(text) == Decimal(str(value))
+    if isinstance(value, dt.date):
+        return text != "" and dt.date.fromisoformat(text) == value
+    return text == value
+
+
+def dims_versus_seeds(url: str, seeds_dir: Path | None = None) -> list[str]:
+    """Differences between core.dim_* and the seed CSVs (read with the csv module); empty if equal."""
+    problems: list[str] = []
+    for seed, (table, key) in SEED_TABLES.items():
+        expected = {row[key]: row for row in read_seed_csv(seed, seeds_dir)}
+        actual = {row[key]: row for row in rows(url, f"select * from core.{table}")}
+        if set(expected) != set(actual):
+            problems.append(f"core.{table} keys differ: {sorted(set(expected) ^ set(actual))[:10]}")
+            continue
+        for code, seed_row in expected.items():
+            for column, text in seed_row.items():
+                if not _same_value(text, actual[code].get(column)):
+                    problems.append(f"core.{table}[{code}].{column} = {actual[code].get(column)!r}, seed has {text!r}")
+        if table == "dim_park":
+            for code, seed_row in expected.items():
+                count = len([part for part in seed_row["leading_industries"].split(";") if part.strip()])
+                if actual[code]["leading_industry_count"] != count:
+                    problems.append(f"core.dim_park[{code}].leading_industry_count != {count}")
+    return problems

@@ -41,10 +41,18 @@ WAREHOUSE_WRITER_POOL = "warehouse_writer"
         "retry_exponential_backoff": True,
     },
     params={
-        "delivery_from": Param(None, type=["null", "string"], format="date",
-                               description="First delivery day to load (YYYY-MM-DD); empty: the data interval's"),
-        "delivery_to": Param(None, type=["null", "string"], format="date",
-                             description="Last delivery day to load, inclusive (YYYY-MM-DD)"),
+        "delivery_from": Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            description="First delivery day to load (YYYY-MM-DD); empty: the data interval's",
+        ),
+        "delivery_to": Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            description="Last delivery day to load, inclusive (YYYY-MM-DD)",
+        ),
     },
     tags=["parkops", "ingest", "registrations"],
     doc_md=__doc__,

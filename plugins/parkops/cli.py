@@ -86,7 +86,10 @@ def progress(as_of: str | None) -> str:
                 on_track,
             ]
         )
-    text = [f"指标进度 (截至 {as_of_date})", format_table(["指标", "实际", "目标", "单位", "达成率", "按期达标"], rows, {1, 2, 4})]
+    text = [
+        f"指标进度 (截至 {as_of_date})",
+        format_table(["指标", "实际", "目标", "单位", "达成率", "按期达标"], rows, {1, 2, 4}),
+    ]
     if not windows.empty:
         order = list(WINDOW_NAMES)
         window_rows = [
@@ -118,8 +121,15 @@ def files(feed: str) -> str:
             {"feed": feed},
         )
     rows = [
-        [str(row.delivery_date), row.file_name, row.status, str(row.rows_received), str(row.rows_loaded),
-         str(row.rows_quarantined), row.reason or ""]
+        [
+            str(row.delivery_date),
+            row.file_name,
+            row.status,
+            str(row.rows_received),
+            str(row.rows_loaded),
+            str(row.rows_quarantined),
+            row.reason or "",
+        ]
         for row in audit.itertuples()
     ]
     return format_table(["delivery", "file", "status", "received", "loaded", "quarantined", "reason"], rows, {3, 4, 5})

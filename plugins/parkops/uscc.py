@@ -96,7 +96,9 @@ def check_uscc(code: object) -> UsccCheck:
         return UsccCheck(code, "organisation code body has invalid characters")
     expected_org = organisation_check_char(body)
     if code[16] != expected_org:
-        return UsccCheck(code, f"organisation code check character (position 17) is '{code[16]}', expected '{expected_org}'")
+        return UsccCheck(
+            code, f"organisation code check character (position 17) is '{code[16]}', expected '{expected_org}'"
+        )
     expected_final = final_check_char(code[:17])
     if code[17] != expected_final:
         return UsccCheck(code, f"final check character (position 18) is '{code[17]}', expected '{expected_final}'")

@@ -79,7 +79,7 @@ for path in {[str(path) for path in dag_files()]!r}:
     runpy.run_path(path)
 elapsed = time.perf_counter() - started
 new_top = sorted({{name.split('.')[0] for name in set(sys.modules) - baseline}} - baseline)
-print(json.dumps({{"elapsed": elapsed, "new": new_top, "baseline_heavy": sorted(m for m in {HEAVY_MODULES!r} if m in baseline)}}))
+print(json.dumps({{"elapsed": elapsed, "new": new_top}}))
 """
     completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=PROJECT)
     result = json.loads(completed.stdout.strip().splitlines()[-1])

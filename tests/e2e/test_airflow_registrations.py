@@ -45,19 +45,44 @@ def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 def landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("landing")
     subprocess.run(
-        [sys.executable, "-m", "parkops.generator", "registrations", "--landing", str(root),
-         "--from", FIRST.isoformat(), "--to", LAST.isoformat(), "--seed", "7", "--defect-rate", "0.02"],
-        check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "parkops.generator",
+            "registrations",
+            "--landing",
+            str(root),
+            "--from",
+            FIRST.isoformat(),
+            "--to",
+            LAST.isoformat(),
+            "--seed",
+            "7",
+            "--defect-rate",
+            "0.02",
+        ],
+        check=True,
+        capture_output=True,
     )
     return root
 
 
 def run_dag(env: dict[str, str], landing: Path, warehouse_url: str, first: dt.date, last: dt.date) -> None:
     completed = subprocess.run(
-        [sys.executable, "-m", "parkops.run_dag", "ingest_enterprise_registrations",
-         "--from", first.isoformat(), "--to", last.isoformat()],
+        [
+            sys.executable,
+            "-m",
+            "parkops.run_dag",
+            "ingest_enterprise_registrations",
+            "--from",
+            first.isoformat(),
+            "--to",
+            last.isoformat(),
+        ],
         env={**env, "PARKOPS_LANDING_DIR": str(landing), "PARKOPS_WAREHOUSE_URL": warehouse_url},
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "succeeded" in completed.stdout
@@ -87,10 +112,7 @@ def test_dag_run_matches_independent_recount_and_rerun_changes_nothing(airflow_h
 
     expected = expected_landing(landing, FIRST, LAST)
     before = snapshot(warehouse_url)
-    mart = {
-        (row[0], row[1]): (row[3], row[4], row[5], row[6])
-        for row in before["mart.daily_new_tech_enterprises"]
-    }
+    mart = {(row[0], row[1]): (row[3], row[4], row[5], row[6]) for row in before["mart.daily_new_tech_enterprises"]}
     assert mart == {key: tuple(counts) for key, counts in expected.daily.items()}
     assert sum(counts.new_tech_enterprises for counts in expected.daily.values()) > 500
 

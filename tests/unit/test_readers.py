@@ -32,12 +32,15 @@ def test_undecodable_bytes_are_rejected(data):
     with pytest.raises(FileRejected) as rejected:
         decode_text(data)
     assert rejected.value.rule == "file_undecodable"
-    assert "UTF-8" in rejected.value.reason and "GB18030" in rejected.value.reason
+    assert "UTF-8" in rejected.value.reason
+    assert "GB18030" in rejected.value.reason
 
 
 def test_csv_row_numbers_follow_the_spreadsheet(tmp_path):
     path = tmp_path / "reg.csv"
-    path.write_text(f'{HEADER}\n{ROW}\n\n"9131,x","多行\n名称",设立,2025-03-05,2025-03-05\n{ROW},extra\n', encoding="utf-8")
+    path.write_text(
+        f'{HEADER}\n{ROW}\n\n"9131,x","多行\n名称",设立,2025-03-05,2025-03-05\n{ROW},extra\n', encoding="utf-8"
+    )
     table = read_table(path)
     assert table.headers == HEADER.split(",")
     assert [number for number, _ in table.rows] == [2, 4]
@@ -50,12 +53,17 @@ def test_xlsx_cells_become_text(tmp_path):
     workbook = openpyxl.Workbook()
     sheet = workbook.active
     sheet.append([*HEADER.split(","), "参保人数"])
-    sheet.append(["91310115MA1K3BTP2B", "上海测试科技有限公司", "设立", dt.datetime(2025, 3, 5), dt.date(2025, 3, 5), 12.0])
+    sheet.append(
+        ["91310115MA1K3BTP2B", "上海测试科技有限公司", "设立", dt.datetime(2025, 3, 5), dt.date(2025, 3, 5), 12.0]
+    )
     sheet.append([None] * 6)
     sheet.append(["91310112087994932F", "上海二号公司", "变更", "2025年3月5日", "2020/1/2", "#N/A"])
     workbook.save(path)
     table = read_table(path)
-    assert table.rows[0] == (2, ["91310115MA1K3BTP2B", "上海测试科技有限公司", "设立", "2025-03-05", "2025-03-05", "12"])
+    assert table.rows[0] == (
+        2,
+        ["91310115MA1K3BTP2B", "上海测试科技有限公司", "设立", "2025-03-05", "2025-03-05", "12"],
+    )
     assert table.rows[1][0] == 4
     assert table.rows[1][1][-1] == "#N/A"
 
@@ -93,7 +101,7 @@ def test_headers_any_order_ascii_parentheses_and_unknown_columns(tmp_path):
     path = tmp_path / "reg.csv"
     path.write_text(
         "备注,成立日期,事件日期,事件类型,企业名称,统一社会信用代码,注册资本(万元),币种\n"
-        "说明,2025/3/5,2025年3月5日,设立,上海测试科技有限公司,９１３１０１１５MA1K3BTP2B, \"1,000\",\n",
+        '说明,2025/3/5,2025年3月5日,设立,上海测试科技有限公司,９１３１０１１５MA1K3BTP2B, "1,000",\n',
         encoding="utf-8",
     )
     prepared = prepare_table(REGISTRATIONS, read_table(path), "2025-03-06", {"65": "I"})

@@ -70,7 +70,7 @@ def decode_text(data: bytes) -> tuple[str, str]:
                 "the file is not valid UTF-8 and decoding it as GB18030 gives an unexpected "
                 f"character U+{ord(char):04X} at character {position}; re-export it as UTF-8 or GB18030",
                 rule="file_undecodable",
-            )
+            ) from utf8_error
         return text, "gb18030"
     if text.startswith("\ufeff"):
         return text[1:], "utf-8-sig"
@@ -106,17 +106,16 @@ def read_csv_text(text: str) -> tuple[list[str], list[tuple[int, list[str]]], li
             if not any(cell.strip() for cell in record):
                 continue
             if len(record) != len(headers):
-                if len(record) > len(headers) and not any(cell.strip() for cell in record[len(headers):]):
+                if len(record) > len(headers) and not any(cell.strip() for cell in record[len(headers) :]):
                     record = record[: len(headers)]  # trailing empty cells from spreadsheet exports
                 else:
-                    malformed.append(
-                        (record_number, f"row has {len(record)} fields but the header has {len(headers)}")
-                    )
+                    malformed.append((record_number, f"row has {len(record)} fields but the header has {len(headers)}"))
                     continue
             rows.append((record_number, record))
     except csv.Error as error:
-        raise FileRejected(f"CSV syntax error near record {record_number + 1}: {error}", rule="file_unparseable",
-                           rows_read=len(rows)) from error
+        raise FileRejected(
+            f"CSV syntax error near record {record_number + 1}: {error}", rule="file_unparseable", rows_read=len(rows)
+        ) from error
     if headers is None:
         raise FileRejected("the file is empty: no header row", rule="file_empty")
     return headers, rows, malformed

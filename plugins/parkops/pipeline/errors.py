@@ -43,6 +43,8 @@ def retry_only_transient(task_callable: Callable[Params, Result]) -> Callable[Pa
         except Exception as error:
             if is_transient(error):
                 raise
-            raise AirflowFailException(f"{type(error).__name__}: {error} (not retried: not a transient error)") from error
+            raise AirflowFailException(
+                f"{type(error).__name__}: {error} (not retried: not a transient error)"
+            ) from error
 
     return wrapper

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from parkops import warehouse
 from parkops.ingest.feeds import FeedSpec, PreparedFile, prepare_table
-from parkops.ingest.readers import SUPPORTED_SUFFIXES, FileRejected, RawTable, read_table
+from parkops.ingest.readers import FileRejected, RawTable, read_table
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,9 @@ class ValidationInputs:
 
 
 def read_validation_inputs(connection: Connection) -> ValidationInputs:
-    classes = connection.execute(sa.text("select class_code, division_code, section_code from core.dim_industry_class")).all()
+    classes = connection.execute(
+        sa.text("select class_code, division_code, section_code from core.dim_industry_class")
+    ).all()
     parks = connection.execute(sa.text("select park_name from core.dim_park")).scalars().all()
     tags = connection.execute(sa.text("select tag from core.dim_qualification_tag")).scalars().all()
     return ValidationInputs(
@@ -260,13 +262,17 @@ class FileLoader:
         _lock_file(connection, landed)
         if _audit_status(connection, landed) is not None:
             return False
-        older = connection.execute(
-            sa.text(
-                "select source_sha256 from ops.file_audit where feed = :feed and source_file = :source_file "
-                "and status in ('loaded', 'rejected', 'duplicate')"
-            ),
-            {"feed": landed.feed, "source_file": landed.source_file},
-        ).scalars().all()
+        older = (
+            connection.execute(
+                sa.text(
+                    "select source_sha256 from ops.file_audit where feed = :feed and source_file = :source_file "
+                    "and status in ('loaded', 'rejected', 'duplicate')"
+                ),
+                {"feed": landed.feed, "source_file": landed.source_file},
+            )
+            .scalars()
+            .all()
+        )
         for old_sha in older:
             keys = {"source_file": landed.source_file, "source_sha256": old_sha}
             for schema, table in (("raw", self.spec.name), ("staging", self.spec.name)):

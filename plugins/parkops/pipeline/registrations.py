@@ -57,7 +57,9 @@ def load_reference_data() -> dict[str, int]:
 
 @retry_only_transient
 def discover_files(delivery_range: dict[str, str]) -> list[dict]:
-    days = ingest.delivery_days(dt.date.fromisoformat(delivery_range["first"]), dt.date.fromisoformat(delivery_range["last"]))
+    days = ingest.delivery_days(
+        dt.date.fromisoformat(delivery_range["first"]), dt.date.fromisoformat(delivery_range["last"])
+    )
     files = ingest.discover_files(landing_dir(), REGISTRATIONS, days)
     log.info("%d files in %d delivery folders under %s", len(files), len(days), landing_dir())
     return [asdict(landed) for landed in files]

@@ -127,9 +127,7 @@ def bulk_insert(connection: Connection, schema: str, table: str, frame: pd.DataF
                 {"schema": schema, "table": table},
             ).all()
         )
-        select_list = ", ".join(
-            f"cast({_quoted(connection, column)} as {types[column]})" for column in columns
-        )
+        select_list = ", ".join(f"cast({_quoted(connection, column)} as {types[column]})" for column in columns)
         duck = connection.connection.driver_connection
         view_name = f"_bulk_{schema}_{table}"
         duck.register(view_name, frame)

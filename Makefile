@@ -6,6 +6,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 VENV := $(CURDIR)/.venv
 BIN := $(VENV)/bin
+# `airflow standalone` starts its components as `airflow ...` from PATH.
+export PATH := $(BIN):$(PATH)
 
 # Everything below is overridable from the environment (see README, "Configuration").
 export PARKOPS_HOME ?= $(CURDIR)
@@ -27,7 +29,7 @@ SEED ?= 20250101
 FROM ?= $(SAMPLE_FROM)
 TO ?= $(SAMPLE_TO)
 
-.PHONY: help setup airflow-init sample run progress demo airflow test lint format clean
+.PHONY: help setup airflow-init sample run progress demo airflow test lint format clean bench
 
 help:
 	@echo "make demo      set up, generate sample data, run the pipeline through Airflow, print KPI progress"
@@ -86,3 +88,8 @@ format: setup
 
 clean:
 	rm -rf data/landing data/warehouse .airflow .pytest_cache
+
+# Registration load benchmark, both engines, one run (~9 min on 2 cores): table on stdout, JSON in data/bench/.
+# PostgreSQL: PARKOPS_BENCH_PG_URL (default postgresql://postgres@127.0.0.1:5432/postgres); options: BENCH_ARGS="--help".
+bench: setup
+	$(BIN)/python bench/registration_load.py $(BENCH_ARGS)

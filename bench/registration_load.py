@@ -63,6 +63,16 @@ PREPARE = "prepare (prepare_table: normalise)"
 BATCH = "validate_and_write (batch total)"
 VALIDATE = "validate (GX validate_frame)"
 WRITE = "write (_write_loaded, per-file transaction)"
+READ_DECODE = "decode_text (csv)"
+READ_GB_CHECK = "_first_suspicious_char (gb18030 check)"
+READ_CSV = "read_csv_text (csv module)"
+READ_XLSX = "read_xlsx (openpyxl)"
+BEGIN_WRITE = "_begin_write (lock, audit re-check)"
+CONNECT = "open connection (dialect.connect)"
+CLOSE = "close connection (dialect.do_close)"
+COMMIT = "commit (dialect.do_commit)"
+PING = "pre-ping (dialect.do_ping)"
+CROSS_CUTTING = (CONNECT, CLOSE, COMMIT, PING)
 
 # Child processes still running when the bench is interrupted; ended in ``cleanup``.
 _CHILDREN: list[subprocess.Popen] = []
@@ -81,7 +91,18 @@ def rate(rows: int, seconds: float | None) -> float | None:
 
 
 def maxrss_mib() -> float:
+    """getrusage ru_maxrss. Linux carries it over fork + exec, so a child started by a big parent
+    reports at least the parent's size: use ``peak_rss_mib`` for the child's own peak."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def peak_rss_mib() -> float | None:
+    """Peak resident set of this process image (VmHWM), reset by exec, unlike ru_maxrss."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return None
 
 
 def log(message: str) -> None:
@@ -506,6 +527,7 @@ def run_e2e(url: str, landing: Path, first: dt.date, last: dt.date) -> dict[str,
     """Reference data, FileLoader.load_all over every landed file, core and mart rebuilds."""
     started_process = now()
     from parkops import warehouse
+    from parkops.ingest import readers
     from parkops.ingest.feeds import REGISTRATIONS
     from parkops.pipeline import ingest, transform
     from parkops.pipeline.reference import load_reference_data
@@ -536,10 +558,20 @@ def run_e2e(url: str, landing: Path, first: dt.date, last: dt.date) -> dict[str,
     except AttributeError as error:
         result["gx_setup_seconds"] = None
         result["gx_setup_note"] = f"not separated ({error}); included in validate"
-    result["rss_before_load_mib"] = maxrss_mib()
+    result["rss_before_load_mib"] = peak_rss_mib()
+    result["ru_maxrss_before_load_mib"] = maxrss_mib()
 
     clock = StageClock()
-    clock.wrap(ingest, "read_table", lambda path: f"read (read_table) {Path(path).suffix.lower()}")
+    clock.wrap(ingest, "read_table", lambda path, *_: f"read (read_table) {Path(path).suffix.lower()}")
+    clock.wrap(readers, "decode_text", READ_DECODE)
+    clock.wrap(readers, "_first_suspicious_char", READ_GB_CHECK)
+    clock.wrap(readers, "read_csv_text", READ_CSV)
+    clock.wrap(readers, "read_xlsx", READ_XLSX)
+    clock.wrap(ingest.FileLoader, "_begin_write", BEGIN_WRITE)
+    clock.wrap(engine.dialect, "connect", CONNECT)
+    clock.wrap(engine.dialect, "do_close", CLOSE)
+    clock.wrap(engine.dialect, "do_commit", COMMIT)
+    clock.wrap(engine.dialect, "do_ping", PING)
     clock.wrap(ingest, "prepare_table", PREPARE)
     clock.wrap(validation, "validate_frame", VALIDATE)
     clock.wrap(ingest.FileLoader, "_validate_and_write", BATCH)
@@ -554,7 +586,8 @@ def run_e2e(url: str, landing: Path, first: dt.date, last: dt.date) -> dict[str,
     started = now()
     outcomes = loader.load_all(files)
     load_seconds = now() - started
-    result["rss_after_load_mib"] = maxrss_mib()
+    result["rss_after_load_mib"] = peak_rss_mib()
+    result["ru_maxrss_after_load_mib"] = maxrss_mib()
     summary = ingest.outcome_summary(outcomes)
     summary.pop("rejected")
     result["outcomes"] = summary
@@ -569,7 +602,8 @@ def run_e2e(url: str, landing: Path, first: dt.date, last: dt.date) -> dict[str,
     with engine.connect() as connection:
         result["staging_rows"] = connection.exec_driver_sql("select count(*) from staging.registrations").scalar_one()
     engine.dispose()
-    result["rss_peak_mib"] = maxrss_mib()
+    result["rss_peak_mib"] = peak_rss_mib()
+    result["ru_maxrss_peak_mib"] = maxrss_mib()
     return result
 
 
@@ -836,8 +870,10 @@ def report(data: dict[str, Any]) -> None:
                 for label, seconds in stages.items()
                 if label.startswith(("read ", "prepare ", "validate_and_write "))
             )
-            e["write_other_seconds"] = stages.get(WRITE, 0.0) - sum(
-                seconds for label, seconds in stages.items() if label.startswith("bulk_insert ")
+            e["write_other_seconds"] = (
+                stages.get(WRITE, 0.0)
+                - stages.get(BEGIN_WRITE, 0.0)
+                - sum(seconds for label, seconds in stages.items() if label.startswith("bulk_insert "))
             )
             e["batch_glue_seconds"] = stages.get(BATCH, 0.0) - stages.get(VALIDATE, 0.0) - stages.get(WRITE, 0.0)
 
@@ -846,9 +882,12 @@ def report(data: dict[str, Any]) -> None:
             [e2e[n]["load_all_seconds"] for n in engines],
             show_rate=e2e[engines[0]]["outcomes"]["rows_received"],
         )
+        children = {".csv": ((READ_DECODE, 4), (READ_GB_CHECK, 6), (READ_CSV, 4)), ".xlsx": ((READ_XLSX, 4),)}
         for label in stage_names:
             if label.startswith("read "):
                 add(f"  {label}", stage(label))
+                for child, indent in children.get(label.rsplit(" ", 1)[-1], ()):
+                    add(" " * indent + child, stage(child))
         add(f"  {PREPARE}", stage(PREPARE))
         add(f"  {BATCH}", stage(BATCH))
         add(f"    {VALIDATE}", stage(VALIDATE))
@@ -856,19 +895,28 @@ def report(data: dict[str, Any]) -> None:
         for label in stage_names:
             if label.startswith("bulk_insert "):
                 add(f"      {label}", stage(label))
-        add(
-            "      rest of write (frames, lock, audit checks, commit)", [e2e[n]["write_other_seconds"] for n in engines]
-        )
+        add(f"      {BEGIN_WRITE}", stage(BEGIN_WRITE))
+        add("      rest of write (connect, frames, commit, close)", [e2e[n]["write_other_seconds"] for n in engines])
         add("    rest of batch (concat, split failures by file)", [e2e[n]["batch_glue_seconds"] for n in engines])
-        add("  rest of load_all (audit look-ups, rejected/duplicate files)", [e2e[n]["other_seconds"] for n in engines])
+        add(
+            "  rest of load_all (connect, audit look-ups, rejected/duplicate files)",
+            [e2e[n]["other_seconds"] for n in engines],
+        )
+        for label in CROSS_CUTTING:
+            add(f"  across load_all: {label}", stage(label))
         add("GX import + context (one-off, before load)", [e2e[n].get("gx_setup_seconds") for n in engines])
         add("reference data (DDL + seeds)", [e2e[n]["reference_seconds"] for n in engines])
         add("discover (list + sha256)", [e2e[n]["discover_seconds"] for n in engines])
         add("core rebuild", [e2e[n]["core_seconds"] for n in engines])
         add("mart rebuild", [e2e[n]["mart_seconds"] for n in engines])
-        table.append(("peak RSS after load_all (MiB)", *[f"{e2e[n]['rss_after_load_mib']:,.0f}" for n in engines]))
         table.append(
-            ("RSS before load (imports, GX) (MiB)", *[f"{e2e[n]['rss_before_load_mib']:,.0f}" for n in engines])
+            ("peak RSS after load_all, VmHWM (MiB)", *[f"{e2e[n]['rss_after_load_mib']:,.0f}" for n in engines])
+        )
+        table.append(
+            (
+                "peak RSS before load (imports, GX), VmHWM (MiB)",
+                *[f"{e2e[n]['rss_before_load_mib']:,.0f}" for n in engines],
+            )
         )
         table.append(
             (

@@ -578,9 +578,7 @@ def landed_paths(landing: Path, first: date, last: date) -> list[Path]:
         folder = landing / FEED_FOLDER / day.isoformat()
         if folder.is_dir():
             paths.extend(
-                path
-                for path in sorted(folder.iterdir())
-                if path.is_file() and not path.name.startswith((".", "~$"))
+                path for path in sorted(folder.iterdir()) if path.is_file() and not path.name.startswith((".", "~$"))
             )
         day += timedelta(days=1)
     return paths

@@ -45,7 +45,10 @@ def test_csv_row_numbers_follow_the_spreadsheet(tmp_path):
     assert table.headers == HEADER.split(",")
     assert [number for number, _ in table.rows] == [2, 4]
     assert table.rows[1][1][1] == "多行\n名称"
-    assert table.malformed_rows == [(5, "row has 6 fields but the header has 5")]
+    assert [(row.row_number, row.reason) for row in table.malformed_rows] == [
+        (5, "row has 6 fields but the header has 5")
+    ]
+    assert table.malformed_rows[0].cells[-1] == "extra"
 
 
 def test_xlsx_cells_become_text(tmp_path):

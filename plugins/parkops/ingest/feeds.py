@@ -14,7 +14,7 @@ from enum import Enum
 import pandas as pd
 
 from parkops.ingest import normalise
-from parkops.ingest.readers import FileRejected, RawTable
+from parkops.ingest.readers import FileRejected, MalformedRow, RawTable
 
 
 class Kind(Enum):
@@ -89,7 +89,7 @@ class PreparedFile:
     raw: pd.DataFrame
     normalised: pd.DataFrame
     unknown_columns: list[str]
-    malformed_rows: list[tuple[int, str]]
+    malformed_rows: list[MalformedRow]
 
 
 def map_headers(spec: FeedSpec, headers: list[str]) -> tuple[dict[int, str], dict[int, str]]:

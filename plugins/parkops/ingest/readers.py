@@ -29,6 +29,26 @@ class FileRejected(Exception):
         self.rows_read = rows_read
 
 
+@dataclass(frozen=True)
+class MalformedRow:
+    """A row whose shape is broken; its cells are kept so the quarantine loses nothing."""
+
+    row_number: int
+    reason: str
+    cells: list[str]
+
+
+def row_record(headers: list[str], cells: list[str]) -> dict[str, object]:
+    """A row as a header -> cell mapping (empty cells left out); surplus cells under ``_extra_fields``."""
+    record: dict[str, object] = {
+        header: cell for header, cell in zip(headers, cells, strict=False) if cell != "" and header != ""
+    }
+    surplus = [cell for cell in cells[len(headers) :] if cell != ""]
+    if surplus:
+        record["_extra_fields"] = surplus
+    return record
+
+
 @dataclass
 class RawTable:
     """A file's content as text cells: ``rows`` holds (row_number, cells) for non-empty rows."""
@@ -37,8 +57,8 @@ class RawTable:
     rows: list[tuple[int, list[str]]]
     file_format: str
     encoding: str | None
-    #: (row_number, reason) for rows whose shape is broken (wrong number of fields).
-    malformed_rows: list[tuple[int, str]] = field(default_factory=list)
+    #: Rows whose shape is broken (more or fewer fields than the header).
+    malformed_rows: list[MalformedRow] = field(default_factory=list)
 
 
 SUPPORTED_SUFFIXES = {".csv", ".xlsx"}
@@ -87,12 +107,12 @@ def _first_suspicious_char(text: str) -> tuple[int, str] | None:
     return None
 
 
-def read_csv_text(text: str) -> tuple[list[str], list[tuple[int, list[str]]], list[tuple[int, str]]]:
+def read_csv_text(text: str) -> tuple[list[str], list[tuple[int, list[str]]], list[MalformedRow]]:
     """Parse CSV text; a record with a different number of fields than the header is malformed."""
     reader = csv.reader(io.StringIO(text, newline=""), strict=False, skipinitialspace=True)
     headers: list[str] | None = None
     rows: list[tuple[int, list[str]]] = []
-    malformed: list[tuple[int, str]] = []
+    malformed: list[MalformedRow] = []
     record_number = 0
     try:
         for record in reader:
@@ -109,7 +129,8 @@ def read_csv_text(text: str) -> tuple[list[str], list[tuple[int, list[str]]], li
                 if len(record) > len(headers) and not any(cell.strip() for cell in record[len(headers) :]):
                     record = record[: len(headers)]  # trailing empty cells from spreadsheet exports
                 else:
-                    malformed.append((record_number, f"row has {len(record)} fields but the header has {len(headers)}"))
+                    reason = f"row has {len(record)} fields but the header has {len(headers)}"
+                    malformed.append(MalformedRow(record_number, reason, record))
                     continue
             rows.append((record_number, record))
     except csv.Error as error:
@@ -133,7 +154,7 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def read_xlsx(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
+def read_xlsx(path: Path) -> tuple[list[str], list[tuple[int, list[str]]], list[MalformedRow]]:
     """First sheet of a workbook; cell values (not formulas) converted to text."""
     from openpyxl import load_workbook  # heavy-ish: only when a workbook is read
 
@@ -163,8 +184,15 @@ def read_xlsx(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     while width and not headers[width - 1].strip():
         width -= 1
     headers = headers[:width]
-    rows = [(number, (cells + [""] * width)[:width]) for number, cells in rows]
-    return headers, rows
+    shaped: list[tuple[int, list[str]]] = []
+    malformed: list[MalformedRow] = []
+    for number, cells in rows:
+        if any(cell.strip() for cell in cells[width:]):
+            reason = f"row has values beyond the header's {width} columns (in columns {width + 1} and after)"
+            malformed.append(MalformedRow(number, reason, cells))
+        else:
+            shaped.append((number, (cells + [""] * width)[:width]))
+    return headers, shaped, malformed
 
 
 def read_table(path: Path, data: bytes | None = None) -> RawTable:
@@ -175,8 +203,8 @@ def read_table(path: Path, data: bytes | None = None) -> RawTable:
         headers, rows, malformed = read_csv_text(text)
         return RawTable(headers, rows, "csv", encoding, malformed)
     if suffix == ".xlsx":
-        headers, rows = read_xlsx(path)
-        return RawTable(headers, rows, "xlsx", None)
+        headers, rows, malformed = read_xlsx(path)
+        return RawTable(headers, rows, "xlsx", None, malformed)
     raise FileRejected(
         f"unsupported file type '{path.suffix}': the feed accepts {', '.join(sorted(SUPPORTED_SUFFIXES))}",
         rule="file_unsupported_type",

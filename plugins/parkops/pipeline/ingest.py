@@ -1,11 +1,13 @@
 """File ingestion for a feed: discover -> read -> validate -> quarantine / raw + staging, per file.
 
-Idempotency, per file version ``(feed, source_file, sha256)``:
+A file is identified by its feed and file name; a version of it by its path and SHA-256.
 - a version already recorded in ``ops.file_audit`` is not read again (a rerun changes nothing);
 - the same bytes under another name or day are recorded as ``duplicate`` and not loaded twice;
-- a new version of a file already loaded (same path, new bytes) replaces the old one: its
-  raw, staging, quarantine and validation rows are deleted and its audit row is marked
-  ``superseded``, in the same transaction that loads the new version.
+- a new version of a file (same name, new bytes, in the same or a later delivery folder)
+  replaces the current one: its raw, staging, quarantine and validation rows are deleted and its
+  audit row is marked ``superseded``, in the same transaction that loads the new version;
+- an older delivery met after a newer one (a rerun of an old range) is recorded as
+  ``superseded`` and never loaded.
 Reading and validation happen before the write transaction, so locks are held only briefly.
 """
 
@@ -26,7 +28,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from parkops import warehouse
 from parkops.ingest.feeds import FeedSpec, PreparedFile, prepare_table
-from parkops.ingest.readers import FileRejected, RawTable, read_table
+from parkops.ingest.readers import FileRejected, MalformedRow, RawTable, read_table, row_record
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +47,7 @@ class LandedFile:
 @dataclass
 class FileOutcome:
     source_file: str
-    status: str  # loaded | rejected | duplicate | unchanged
+    status: str  # loaded | rejected | duplicate | outdated | unchanged
     rows_received: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
@@ -123,7 +125,7 @@ def _audit_status(connection: Connection, landed: LandedFile) -> str | None:
     return connection.execute(
         sa.text(
             "select status from ops.file_audit where feed = :feed and source_file = :source_file "
-            "and source_sha256 = :sha256"
+            "and source_sha256 = :sha256 and status <> 'superseded'"
         ),
         {"feed": landed.feed, "source_file": landed.source_file, "sha256": landed.sha256},
     ).scalar_one_or_none()
@@ -139,11 +141,40 @@ def _loaded_elsewhere(connection: Connection, landed: LandedFile) -> str | None:
     ).scalar_one_or_none()
 
 
+def _newer_delivery_of_same_file(connection: Connection, landed: LandedFile) -> str | None:
+    """The current version of this file name, when it was delivered on a later day than ``landed``.
+
+    A file is identified by its feed and name (sources.md: a corrected file is delivered again
+    later under the same name and replaces the older). Within one delivery folder the bytes on
+    disk are the newest; across folders, the later delivery day wins.
+    """
+    return connection.execute(
+        sa.text(
+            "select max(source_file) from ops.file_audit where feed = :feed and file_name = :file_name "
+            "and status in ('loaded', 'rejected', 'duplicate') and delivery_date > :delivery_date"
+        ),
+        {"feed": landed.feed, "file_name": landed.file_name, "delivery_date": landed.delivery_date},
+    ).scalar_one_or_none()
+
+
+def _has_audit_row(connection: Connection, landed: LandedFile) -> bool:
+    return (
+        connection.execute(
+            sa.text(
+                "select count(*) from ops.file_audit where feed = :feed and source_file = :source_file "
+                "and source_sha256 = :sha256"
+            ),
+            {"feed": landed.feed, "source_file": landed.source_file, "sha256": landed.sha256},
+        ).scalar_one()
+        > 0
+    )
+
+
 def _lock_file(connection: Connection, landed: LandedFile) -> None:
     """Serialise concurrent loads of the same file on PostgreSQL (DuckDB has one writer anyway)."""
     if connection.dialect.name == "postgresql":
         connection.execute(
-            sa.text("select pg_advisory_xact_lock(hashtext(:key))"), {"key": f"{landed.feed}:{landed.source_file}"}
+            sa.text("select pg_advisory_xact_lock(hashtext(:key))"), {"key": f"{landed.feed}:{landed.file_name}"}
         )
 
 
@@ -155,13 +186,19 @@ def _record_json(raw: pd.DataFrame, row_number: int) -> str:
     return json.dumps(record, ensure_ascii=False)
 
 
-def _table_record_json(table: RawTable) -> dict[int, str]:
-    return {
-        number: json.dumps(
-            {header: cell for header, cell in zip(table.headers, cells, strict=False) if cell != ""}, ensure_ascii=False
-        )
-        for number, cells in table.rows
-    }
+def _malformed_quarantine(
+    headers: list[str], malformed_rows: list[MalformedRow], rule: str, prefix: str = ""
+) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "row_number": [row.row_number for row in malformed_rows],
+            "column_name": None,
+            "value": None,
+            "rule": rule,
+            "reason": [prefix + row.reason for row in malformed_rows],
+            "record_json": [json.dumps(row_record(headers, row.cells), ensure_ascii=False) for row in malformed_rows],
+        }
+    )
 
 
 @dataclass
@@ -209,6 +246,13 @@ class FileLoader:
             with self.engine.connect() as connection:
                 if _audit_status(connection, landed) is not None:
                     outcomes[position] = FileOutcome(landed.source_file, "unchanged")
+                    continue
+                newer = _newer_delivery_of_same_file(connection, landed)
+                if newer is not None:
+                    if _has_audit_row(connection, landed):
+                        outcomes[position] = FileOutcome(landed.source_file, "unchanged")
+                    else:
+                        outcomes[position] = self._write_outdated(landed, newer, started)
                     continue
                 duplicate_of = _loaded_elsewhere(connection, landed) or shas_in_batch.get(landed.sha256)
             if duplicate_of is not None:
@@ -262,31 +306,27 @@ class FileLoader:
         _lock_file(connection, landed)
         if _audit_status(connection, landed) is not None:
             return False
-        older = (
-            connection.execute(
-                sa.text(
-                    "select source_sha256 from ops.file_audit where feed = :feed and source_file = :source_file "
-                    "and status in ('loaded', 'rejected', 'duplicate')"
-                ),
-                {"feed": landed.feed, "source_file": landed.source_file},
-            )
-            .scalars()
-            .all()
-        )
-        for old_sha in older:
-            keys = {"source_file": landed.source_file, "source_sha256": old_sha}
+        older = connection.execute(
+            sa.text(
+                "select source_file, source_sha256 from ops.file_audit where feed = :feed and file_name = :file_name "
+                "and status in ('loaded', 'rejected', 'duplicate') and source_sha256 <> :sha256"
+            ),
+            {"feed": landed.feed, "file_name": landed.file_name, "sha256": landed.sha256},
+        ).all()
+        for old_file, old_sha in older:
+            keys = {"source_file": old_file, "source_sha256": old_sha}
             for schema, table in (("raw", self.spec.name), ("staging", self.spec.name)):
                 warehouse.delete_where(connection, schema, table, keys)
             warehouse.delete_where(connection, "ops", "quarantine", {"feed": landed.feed, **keys})
             warehouse.delete_where(connection, "ops", "validation_results", {"feed": landed.feed, **keys})
             connection.execute(
                 sa.text(
-                    "update ops.file_audit set status = 'superseded' where feed = :feed "
+                    "update ops.file_audit set status = 'superseded', reason = :reason where feed = :feed "
                     "and source_file = :source_file and source_sha256 = :source_sha256"
                 ),
-                {"feed": landed.feed, **keys},
+                {"feed": landed.feed, "reason": f"replaced by {landed.source_file} ({landed.sha256[:12]})", **keys},
             )
-            log.info("%s: replacing version %s with %s", landed.source_file, old_sha[:12], landed.sha256[:12])
+            log.info("%s (%s) replaced by %s (%s)", old_file, old_sha[:12], landed.source_file, landed.sha256[:12])
         return True
 
     def _audit_row(self, landed: LandedFile, started: float, **values: object) -> pd.DataFrame:
@@ -315,18 +355,13 @@ class FileLoader:
         quarantine = pd.DataFrame()
         rows_received = 0
         if table is not None:
-            records = _table_record_json(table)
             rows_received = len(table.rows) + len(table.malformed_rows)
-            malformed = {number: None for number, _ in table.malformed_rows}
-            quarantine = pd.DataFrame(
-                {
-                    "row_number": list(records) + list(malformed),
-                    "column_name": None,
-                    "value": None,
-                    "rule": rejection.rule,
-                    "reason": f"file rejected: {rejection.reason}",
-                    "record_json": list(records.values()) + list(malformed.values()),
-                }
+            readable = [MalformedRow(number, rejection.reason, cells) for number, cells in table.rows]
+            quarantine = _malformed_quarantine(
+                table.headers,
+                sorted([*readable, *table.malformed_rows], key=lambda row: row.row_number),
+                rejection.rule,
+                prefix="file rejected: ",
             )
         with self.engine.begin() as connection:
             if not self._begin_write(connection, landed):
@@ -379,16 +414,7 @@ class FileLoader:
             ).rename(columns={"column": "column_name"})[
                 ["row_number", "column_name", "value", "rule", "reason", "record_json"]
             ]
-        malformed = pd.DataFrame(
-            {
-                "row_number": [number for number, _ in prepared.malformed_rows],
-                "column_name": None,
-                "value": None,
-                "rule": "row_field_count",
-                "reason": [reason for _, reason in prepared.malformed_rows],
-                "record_json": None,
-            }
-        )
+        malformed = _malformed_quarantine(table.headers, prepared.malformed_rows, "row_field_count")
         parts = [frame for frame in (failures, malformed) if not frame.empty]
         quarantine = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
         failed_rows = set(failures["row_number"].tolist()) if not failures.empty else set()
@@ -465,9 +491,34 @@ class FileLoader:
             run_id=self.run_id,
         )
 
+    def _write_outdated(self, landed: LandedFile, newer: str, started: float) -> FileOutcome:
+        """An older delivery of a file whose newer delivery is loaded: recorded, never loaded."""
+        reason = f"a newer delivery of this file is loaded ({newer}); this older one is not"
+        with self.engine.begin() as connection:
+            _lock_file(connection, landed)
+            if _has_audit_row(connection, landed):
+                return FileOutcome(landed.source_file, "unchanged")
+            warehouse.bulk_insert(
+                connection,
+                "ops",
+                "file_audit",
+                self._audit_row(
+                    landed,
+                    started,
+                    status="superseded",
+                    rows_received=0,
+                    rows_loaded=0,
+                    rows_quarantined=0,
+                    reason=reason,
+                ),
+            )
+        log.info("%s: %s", landed.source_file, reason)
+        return FileOutcome(landed.source_file, "outdated", reason=reason)
+
     def _write_duplicate(self, landed: LandedFile, duplicate_of: str, started: float) -> FileOutcome:
         with self.engine.begin() as connection:
-            if not self._begin_write(connection, landed):
+            _lock_file(connection, landed)
+            if _audit_status(connection, landed) is not None:
                 return FileOutcome(landed.source_file, "unchanged")
             warehouse.bulk_insert(
                 connection,
@@ -490,7 +541,7 @@ class FileLoader:
 
 def outcome_summary(outcomes: list[FileOutcome]) -> dict[str, object]:
     summary: dict[str, object] = {"files": len(outcomes)}
-    for status in ("loaded", "rejected", "duplicate", "unchanged"):
+    for status in ("loaded", "rejected", "duplicate", "outdated", "unchanged"):
         summary[f"files_{status}"] = sum(1 for outcome in outcomes if outcome.status == status)
     for field in ("rows_received", "rows_loaded", "rows_quarantined"):
         summary[field] = sum(getattr(outcome, field) for outcome in outcomes)

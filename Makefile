@@ -89,7 +89,7 @@ format: setup
 clean:
 	rm -rf data/landing data/warehouse .airflow .pytest_cache
 
-# Registration load benchmark, both engines, one run (~9 min on 2 cores): table on stdout, JSON in data/bench/.
+# Registration load benchmark, both engines, one run (8.5-11 min on 2 cores, by machine load): table on stdout, JSON in data/bench/.
 # PostgreSQL: PARKOPS_BENCH_PG_URL (default postgresql://postgres@127.0.0.1:5432/postgres); options: BENCH_ARGS="--help".
 bench: setup
 	$(BIN)/python bench/registration_load.py $(BENCH_ARGS)

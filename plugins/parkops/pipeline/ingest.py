@@ -13,11 +13,13 @@ Reading and validation happen before the write transaction, so locks are held on
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -226,6 +228,20 @@ class FileLoader:
         with engine.begin() as connection:
             self.inputs = read_validation_inputs(connection)
 
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        """A transaction on the load's one connection (or a fresh one outside ``load_all``).
+
+        One connection for the whole load matters on DuckDB: opening the file and checkpointing
+        it on close cost ~70 ms, twice per file otherwise. Every file still commits on its own.
+        """
+        if self._connection is None:
+            with self.engine.begin() as connection:
+                yield connection
+        else:
+            with self._connection.begin():
+                yield self._connection
+
     def load(self, landed: LandedFile) -> FileOutcome:
         return self.load_all([landed])[0]
 
@@ -237,13 +253,21 @@ class FileLoader:
         file is then written in its own transaction, so a failure leaves every file either
         fully loaded or untouched.
         """
+        with self.engine.connect() as connection:
+            self._connection = connection
+            try:
+                return self._load_all(files)
+            finally:
+                self._connection = None
+
+    def _load_all(self, files: list[LandedFile]) -> list[FileOutcome]:
         outcomes: dict[int, FileOutcome] = {}
         batch: list[tuple[int, _PendingFile]] = []
         batch_rows = 0
         shas_in_batch: dict[str, str] = {}
         for position, landed in enumerate(files):
             started = time.monotonic()
-            with self.engine.connect() as connection:
+            with self._transaction() as connection:
                 if _audit_status(connection, landed) is not None:
                     outcomes[position] = FileOutcome(landed.source_file, "unchanged")
                     continue
@@ -363,7 +387,7 @@ class FileLoader:
                 rejection.rule,
                 prefix="file rejected: ",
             )
-        with self.engine.begin() as connection:
+        with self._transaction() as connection:
             if not self._begin_write(connection, landed):
                 return FileOutcome(landed.source_file, "unchanged")
             self._insert_quarantine(connection, landed, quarantine)
@@ -438,7 +462,7 @@ class FileLoader:
         )
         results = self._file_results(landed, failures, batch_results, suite_name, len(raw))
 
-        with self.engine.begin() as connection:
+        with self._transaction() as connection:
             if not self._begin_write(connection, landed):
                 return FileOutcome(landed.source_file, "unchanged")
             warehouse.bulk_insert(connection, "raw", self.spec.name, raw_frame)
@@ -494,7 +518,7 @@ class FileLoader:
     def _write_outdated(self, landed: LandedFile, newer: str, started: float) -> FileOutcome:
         """An older delivery of a file whose newer delivery is loaded: recorded, never loaded."""
         reason = f"a newer delivery of this file is loaded ({newer}); this older one is not"
-        with self.engine.begin() as connection:
+        with self._transaction() as connection:
             _lock_file(connection, landed)
             if _has_audit_row(connection, landed):
                 return FileOutcome(landed.source_file, "unchanged")
@@ -516,7 +540,7 @@ class FileLoader:
         return FileOutcome(landed.source_file, "outdated", reason=reason)
 
     def _write_duplicate(self, landed: LandedFile, duplicate_of: str, started: float) -> FileOutcome:
-        with self.engine.begin() as connection:
+        with self._transaction() as connection:
             _lock_file(connection, landed)
             if _audit_status(connection, landed) is not None:
                 return FileOutcome(landed.source_file, "unchanged")

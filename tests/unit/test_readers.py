@@ -117,3 +117,36 @@ def test_headers_any_order_ascii_parentheses_and_unknown_columns(tmp_path):
     assert prepared.unknown_columns == ["备注"]
     assert prepared.raw.loc[2, "extra_columns"] == '{"备注": "说明"}'
     assert prepared.raw.loc[2, "registered_capital_10k"] == "1,000"
+
+
+def test_calamine_and_openpyxl_read_the_same_text(tmp_path, monkeypatch):
+    """The fast reader (calamine) must give exactly what openpyxl gives, cell for cell."""
+    from parkops.ingest import readers
+
+    path = tmp_path / "reg.xlsx"
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append([*HEADER.split(","), "注册资本（万元）", "行业代码", "参保人数"])
+    sheet.append(
+        ["91310115MA1K3BTP2B", "上海测试", "设立", dt.datetime(2025, 3, 5), dt.date(2025, 3, 5), 1.25, 6520, 12.0]
+    )
+    sheet.append([])
+    sheet.append(["91310112087994932F", " 名称 ", "变更", "2025年3月5日", "2020/1/2", "40,642.59", "I6520", None])
+    workbook.save(path)
+    fast = readers.read_xlsx(path)
+    monkeypatch.setattr(readers, "_xlsx_cells_calamine", readers._xlsx_cells_openpyxl)
+    assert readers.read_xlsx(path) == fast
+    assert fast[1][0] == (
+        2,
+        ["91310115MA1K3BTP2B", "上海测试", "设立", "2025-03-05", "2025-03-05", "1.25", "6520", "12"],
+    )
+
+
+def test_error_cells_keep_their_error_text(tmp_path):
+    path = tmp_path / "reg.xlsx"
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append([*HEADER.split(","), "参保人数"])
+    sheet.append(["91310115MA1K3BTP2B", "上海测试", "设立", "2025-03-05", "2025-03-05", "#DIV/0!"])
+    workbook.save(path)
+    assert read_table(path).rows[0][1][-1] == "#DIV/0!"

@@ -179,7 +179,21 @@ def _csv_chunks(frame: pd.DataFrame, rows_per_chunk: int = 100_000) -> Iterable[
 
 
 def _as_text_array(column: pd.Series, pa: object) -> object:
-    """A column as an Arrow string array: None/NaN -> null, booleans as true/false, others as str."""
+    """A column as an Arrow string array (None/NaN -> null), converted in C when the types allow.
+
+    Columns of one type (text, integers, booleans) convert column-wise; a column mixing Python
+    types falls back to converting value by value.
+    """
+    import pyarrow.compute as pc
+
+    try:
+        array = pa.array(column, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        array = None
+    if array is not None and (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+        return array
+    if array is not None and (pa.types.is_integer(array.type) or pa.types.is_boolean(array.type)):
+        return pc.cast(array, pa.string())
     values = [
         None
         if value is None or (isinstance(value, float) and value != value)

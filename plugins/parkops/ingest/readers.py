@@ -97,14 +97,11 @@ def decode_text(data: bytes) -> tuple[str, str]:
     return text, "utf-8"
 
 
-_LINE_CONTROLS = str.maketrans("", "", "\r\n\t")
-
-
 def _first_suspicious_char(text: str) -> tuple[int, str] | None:
     # Fast path in C: printable text (after removing line controls) has no character of the
     # categories below. Only text with separators or format characters (U+3000, U+200B, ...)
     # is walked character by character.
-    if text.translate(_LINE_CONTROLS).isprintable():
+    if text.replace("\r", "").replace("\n", "").replace("\t", "").isprintable():
         return None
     for position, char in enumerate(text):
         if char in "\r\n\t":

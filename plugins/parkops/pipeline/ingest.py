@@ -123,13 +123,19 @@ def read_validation_inputs(connection: Connection) -> ValidationInputs:
     )
 
 
-def _audit_status(connection: Connection, landed: LandedFile) -> str | None:
+def _audit_status(connection: Connection, landed: LandedFile, *, include_superseded: bool = False) -> str | None:
+    """Status recorded for this file version; superseded records count only when asked."""
     return connection.execute(
         sa.text(
-            "select status from ops.file_audit where feed = :feed and source_file = :source_file "
-            "and source_sha256 = :sha256 and status <> 'superseded'"
+            "select min(status) from ops.file_audit where feed = :feed and source_file = :source_file "
+            "and source_sha256 = :sha256 and (status <> 'superseded' or :include_superseded)"
         ),
-        {"feed": landed.feed, "source_file": landed.source_file, "sha256": landed.sha256},
+        {
+            "feed": landed.feed,
+            "source_file": landed.source_file,
+            "sha256": landed.sha256,
+            "include_superseded": include_superseded,
+        },
     ).scalar_one_or_none()
 
 
@@ -157,19 +163,6 @@ def _newer_delivery_of_same_file(connection: Connection, landed: LandedFile) -> 
         ),
         {"feed": landed.feed, "file_name": landed.file_name, "delivery_date": landed.delivery_date},
     ).scalar_one_or_none()
-
-
-def _has_audit_row(connection: Connection, landed: LandedFile) -> bool:
-    return (
-        connection.execute(
-            sa.text(
-                "select count(*) from ops.file_audit where feed = :feed and source_file = :source_file "
-                "and source_sha256 = :sha256"
-            ),
-            {"feed": landed.feed, "source_file": landed.source_file, "sha256": landed.sha256},
-        ).scalar_one()
-        > 0
-    )
 
 
 def _lock_file(connection: Connection, landed: LandedFile) -> None:
@@ -273,7 +266,7 @@ class FileLoader:
                     continue
                 newer = _newer_delivery_of_same_file(connection, landed)
                 if newer is not None:
-                    if _has_audit_row(connection, landed):
+                    if _audit_status(connection, landed, include_superseded=True) is not None:
                         outcomes[position] = FileOutcome(landed.source_file, "unchanged")
                     else:
                         outcomes[position] = self._write_outdated(landed, newer, started)
@@ -518,49 +511,41 @@ class FileLoader:
     def _write_outdated(self, landed: LandedFile, newer: str, started: float) -> FileOutcome:
         """An older delivery of a file whose newer delivery is loaded: recorded, never loaded."""
         reason = f"a newer delivery of this file is loaded ({newer}); this older one is not"
-        with self._transaction() as connection:
-            _lock_file(connection, landed)
-            if _has_audit_row(connection, landed):
-                return FileOutcome(landed.source_file, "unchanged")
-            warehouse.bulk_insert(
-                connection,
-                "ops",
-                "file_audit",
-                self._audit_row(
-                    landed,
-                    started,
-                    status="superseded",
-                    rows_received=0,
-                    rows_loaded=0,
-                    rows_quarantined=0,
-                    reason=reason,
-                ),
-            )
-        log.info("%s: %s", landed.source_file, reason)
-        return FileOutcome(landed.source_file, "outdated", reason=reason)
+        return self._record_not_loaded(landed, started, "superseded", "outdated", reason, include_superseded=True)
 
     def _write_duplicate(self, landed: LandedFile, duplicate_of: str, started: float) -> FileOutcome:
+        reason = f"same bytes as {duplicate_of}, already loaded; not loaded twice"
+        return self._record_not_loaded(landed, started, "duplicate", "duplicate", reason, duplicate_of=duplicate_of)
+
+    def _record_not_loaded(
+        self,
+        landed: LandedFile,
+        started: float,
+        status: str,
+        outcome: str,
+        reason: str,
+        *,
+        duplicate_of: str | None = None,
+        include_superseded: bool = False,
+    ) -> FileOutcome:
+        """Audit a file version that is deliberately not read (0 rows), once."""
         with self._transaction() as connection:
             _lock_file(connection, landed)
-            if _audit_status(connection, landed) is not None:
+            if _audit_status(connection, landed, include_superseded=include_superseded) is not None:
                 return FileOutcome(landed.source_file, "unchanged")
-            warehouse.bulk_insert(
-                connection,
-                "ops",
-                "file_audit",
-                self._audit_row(
-                    landed,
-                    started,
-                    status="duplicate",
-                    rows_received=0,
-                    rows_loaded=0,
-                    rows_quarantined=0,
-                    duplicate_of=duplicate_of,
-                    reason=f"same bytes as {duplicate_of}, already loaded; not loaded twice",
-                ),
+            audit = self._audit_row(
+                landed,
+                started,
+                status=status,
+                rows_received=0,
+                rows_loaded=0,
+                rows_quarantined=0,
+                duplicate_of=duplicate_of,
+                reason=reason,
             )
-        log.info("%s: same bytes as %s, not loaded again", landed.source_file, duplicate_of)
-        return FileOutcome(landed.source_file, "duplicate", reason=f"same bytes as {duplicate_of}")
+            warehouse.bulk_insert(connection, "ops", "file_audit", audit)
+        log.info("%s: %s", landed.source_file, reason)
+        return FileOutcome(landed.source_file, outcome, reason=reason)
 
 
 def outcome_summary(outcomes: list[FileOutcome]) -> dict[str, object]:

@@ -65,17 +65,22 @@ def read_sql(layer: str, table: str) -> str:
     return (sql_dir() / layer / f"{table}.sql").read_text(encoding="utf-8")
 
 
-def table_columns(connection: Connection, schema: str, table: str) -> list[str]:
+def column_types(connection: Connection, schema: str, table: str) -> dict[str, str]:
+    """Column name -> type of a table, in column order; LookupError when the table is missing."""
     rows = connection.execute(
         sa.text(
-            "select column_name from information_schema.columns "
+            "select column_name, data_type from information_schema.columns "
             "where table_schema = :schema and table_name = :table order by ordinal_position"
         ),
         {"schema": schema, "table": table},
     ).all()
     if not rows:
         raise LookupError(f"table {schema}.{table} does not exist in the warehouse")
-    return [row[0] for row in rows]
+    return dict(rows)
+
+
+def table_columns(connection: Connection, schema: str, table: str) -> list[str]:
+    return list(column_types(connection, schema, table))
 
 
 def _quoted(connection: Connection, name: str) -> str:
@@ -108,19 +113,10 @@ _column_types_cache: dict[tuple[str, str, str], dict[str, str]] = {}
 
 
 def _duckdb_column_types(connection: Connection, schema: str, table: str) -> dict[str, str]:
-    """Column types of a table, cached per database file: the DDL only ever adds tables."""
+    """Column types, cached per database file: the DDL only ever adds tables and columns."""
     key = (str(connection.engine.url), schema, table)
     if key not in _column_types_cache:
-        rows = connection.execute(
-            sa.text(
-                "select column_name, data_type from information_schema.columns "
-                "where table_schema = :schema and table_name = :table"
-            ),
-            {"schema": schema, "table": table},
-        ).all()
-        if not rows:
-            raise LookupError(f"table {schema}.{table} does not exist in the warehouse")
-        _column_types_cache[key] = dict(rows)
+        _column_types_cache[key] = column_types(connection, schema, table)
     return _column_types_cache[key]
 
 

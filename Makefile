@@ -29,7 +29,7 @@ SEED ?= 20250101
 FROM ?= $(SAMPLE_FROM)
 TO ?= $(SAMPLE_TO)
 
-.PHONY: help setup airflow-init sample run progress demo airflow test lint format clean bench
+.PHONY: help setup airflow-init sample run progress demo airflow test lint format clean bench docs
 
 help:
 	@echo "make demo      set up, generate sample data, run the pipeline through Airflow, print KPI progress"
@@ -93,3 +93,7 @@ clean:
 # PostgreSQL: PARKOPS_BENCH_PG_URL (default postgresql://postgres@127.0.0.1:5432/postgres); options: BENCH_ARGS="--help".
 bench: setup
 	$(BIN)/python bench/registration_load.py $(BENCH_ARGS)
+
+# Analysts' guide docs/warehouse.md, generated from the DDL comments and docs/queries/*.sql (tests/unit/test_docs.py fails when stale).
+docs: setup
+	$(BIN)/python -m parkops.docs --write

@@ -56,9 +56,12 @@ def split_statements(sql_text: str) -> list[str]:
 
 def apply_ddl(connection: Connection) -> None:
     """Create schemas, tables, views and comments (idempotent); run before every load."""
+    # psycopg reads "%" as a placeholder even without parameters: DDL text (comments may say
+    # "%") is escaped for it. DuckDB takes the text as it is.
+    escape = connection.dialect.name == "postgresql"
     for path in sorted((sql_dir() / "ddl").glob("*.sql")):
         for statement in split_statements(path.read_text(encoding="utf-8")):
-            connection.exec_driver_sql(statement)
+            connection.exec_driver_sql(statement.replace("%", "%%") if escape else statement)
 
 
 def read_sql(layer: str, table: str) -> str:

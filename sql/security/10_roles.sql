@@ -37,6 +37,14 @@ begin
 end
 $$;
 
-comment on role parkops_pipeline is 'parkops: owns the warehouse schemas raw, staging, core, mart, ops (sql/security)';
-comment on role parkops_analyst is 'parkops: reads mart and the core objects without personal data listed in sql/security/30_grants.sql';
-comment on role parkops_reporting is 'parkops: reads mart and ops.file_audit; writes nothing';
+-- Commenting on a role needs CREATEROLE: a superuser's run (deploy/postgres-init.sh) sets the
+-- comments; the pipeline's own later runs (python -m parkops.deploy grant-roles) skip them.
+do $$
+begin
+    if (select rolcreaterole or rolsuper from pg_catalog.pg_roles where rolname = current_user) then
+        comment on role parkops_pipeline is 'parkops: owns the warehouse schemas raw, staging, core, mart, ops (sql/security)';
+        comment on role parkops_analyst is 'parkops: reads mart and the core objects without personal data listed in sql/security/30_grants.sql';
+        comment on role parkops_reporting is 'parkops: reads mart and ops.file_audit; writes nothing';
+    end if;
+end
+$$;

@@ -71,3 +71,24 @@ def test_no_credentials_in_tracked_files():
             if pattern.search(line) or url_with_password.search(line):
                 offenders.append(f"{name}:{line_number}")
     assert offenders == []
+
+
+def test_every_compose_variable_has_a_placeholder_in_env_example():
+    text = (PROJECT / "docker-compose.yml").read_text(encoding="utf-8")
+    used = set(re.findall(r"\$\{(\w+)\}", text))
+    example = (PROJECT / ".env.example").read_text(encoding="utf-8")
+    defined = set(re.findall(r"^(\w+)=", example, re.MULTILINE))
+    assert used <= defined, f"set in .env.example: {sorted(used - defined)}"
+    assert "<" in example  # placeholders, never real values
+
+
+def test_compose_init_prepares_the_warehouse_and_its_roles():
+    services = compose()["services"]
+    init_command = " ".join(services["airflow-init"]["command"])
+    assert "parkops.deploy init-warehouse" in init_command
+    assert "parkops.deploy grant-roles" in init_command
+    script = (PROJECT / "deploy" / "postgres-init.sh").read_text(encoding="utf-8")
+    for mounted in re.findall(r"-f (/parkops/\S+)", script):
+        container_dirs = [volume.split(":")[1] for volume in services["postgres"]["volumes"]]
+        assert any(mounted.startswith(directory) for directory in container_dirs), mounted
+        assert (PROJECT / mounted.removeprefix("/parkops/")).exists(), mounted

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from support.independent import expected_landing
+from support.landing import generate_registrations
 
 PROJECT = Path(__file__).resolve().parents[2]
 FIRST, LAST = dt.date(2025, 3, 3), dt.date(2025, 3, 14)  # 12 days: every file-level defect occurs once
@@ -43,28 +44,7 @@ def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("landing")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "parkops.generator",
-            "registrations",
-            "--landing",
-            str(root),
-            "--from",
-            FIRST.isoformat(),
-            "--to",
-            LAST.isoformat(),
-            "--seed",
-            "7",
-            "--defect-rate",
-            "0.02",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return root
+    return generate_registrations(tmp_path_factory.mktemp("landing"), FIRST, LAST)
 
 
 def run_dag(env: dict[str, str], landing: Path, warehouse_url: str, first: dt.date, last: dt.date) -> None:

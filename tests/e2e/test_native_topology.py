@@ -28,6 +28,7 @@ import pytest
 import sqlalchemy as sa
 from conftest import IN_CI, create_postgres_database, drop_postgres_database
 from support.independent import expected_landing
+from support.landing import generate_registrations
 from support.topology import (
     Component,
     Topology,
@@ -69,29 +70,6 @@ class NativeAirflow:
 
 def _airflow(*args: str) -> list[str]:
     return [str(Path(sys.executable).with_name("airflow")), *args]
-
-
-def _generate_landing(root: Path) -> None:
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "parkops.generator",
-            "registrations",
-            "--landing",
-            str(root),
-            "--from",
-            FIRST.isoformat(),
-            "--to",
-            LAST.isoformat(),
-            "--seed",
-            "7",
-            "--defect-rate",
-            "0.02",
-        ],
-        check=True,
-        capture_output=True,
-    )
 
 
 def _environment(
@@ -194,7 +172,7 @@ def native_airflow(postgres_server: str, tmp_path: Path) -> Iterator[NativeAirfl
         databases.append(warehouse_url := create_postgres_database("parkops_wh"))
         redis_db = claim_empty_redis_db(REDIS_HOST, REDIS_PORT)
         landing = tmp_path / "landing"
-        _generate_landing(landing)
+        generate_registrations(landing, FIRST, LAST)
 
         home = tmp_path / "airflow_home"
         home.mkdir()

@@ -295,6 +295,23 @@ def _to_sql_dtypes() -> dict[str, sa.types.TypeEngine]:
     }
 
 
+def _time_to_sql(engine, frame, to_sql_rows: int, chunksize: int, engine_label: str) -> dict:
+    """pandas.to_sql baseline on a slice (it is too slow for all rows): warm-up, then timed."""
+    log(f"{engine_label}: DataFrame.to_sql of {to_sql_rows:,} rows (chunksize {chunksize:,}; warm-up, then timed)")
+    sliced = frame.iloc[:to_sql_rows]
+    _to_sql(engine, sliced.iloc[:1000], chunksize)
+    _empty(engine, f"{TO_SQL_SCHEMA}.registrations")
+    seconds = _to_sql(engine, sliced, chunksize)
+    assert _count(engine, f"{TO_SQL_SCHEMA}.registrations") == len(sliced)
+    return {
+        "rows": len(sliced),
+        "chunksize": chunksize,
+        "method": "default (executemany)",
+        "seconds": seconds,
+        "rows_per_s": rate(len(sliced), seconds),
+    }
+
+
 def _to_sql(engine: sa.Engine, frame: pd.DataFrame, chunksize: int) -> float:
     with engine.connect() as connection:
         transaction = connection.begin()
@@ -373,19 +390,7 @@ def write_stage_duckdb(path: Path, frame: pd.DataFrame, to_sql_rows: int, chunks
         con.close()
     result["raw_insert"] = {"seconds": seconds, "rows_per_s": rate(rows, seconds), "sql": sql}
 
-    log(f"duckdb: DataFrame.to_sql of {to_sql_rows:,} rows (chunksize {chunksize:,}; warm-up, then timed)")
-    sliced = frame.iloc[:to_sql_rows]
-    _to_sql(engine, sliced.iloc[:1000], chunksize)
-    _empty(engine, f"{TO_SQL_SCHEMA}.registrations")
-    seconds = _to_sql(engine, sliced, chunksize)
-    assert _count(engine, f"{TO_SQL_SCHEMA}.registrations") == len(sliced)
-    result["to_sql"] = {
-        "rows": len(sliced),
-        "chunksize": chunksize,
-        "method": "default (executemany)",
-        "seconds": seconds,
-        "rows_per_s": rate(len(sliced), seconds),
-    }
+    result["to_sql"] = _time_to_sql(engine, frame, to_sql_rows, chunksize, "duckdb")
     engine.dispose()
     return result
 
@@ -512,19 +517,7 @@ def write_stage_postgres(url: sa.URL, frame: pd.DataFrame, to_sql_rows: int, chu
     _empty(engine, baseline)
     result["raw_copy_write_row"] = {"seconds": seconds, "rows_per_s": rate(rows, seconds)}
 
-    log(f"postgresql: DataFrame.to_sql of {to_sql_rows:,} rows (chunksize {chunksize:,}; warm-up, then timed)")
-    sliced = frame.iloc[:to_sql_rows]
-    _to_sql(engine, sliced.iloc[:1000], chunksize)
-    _empty(engine, f"{TO_SQL_SCHEMA}.registrations")
-    seconds = _to_sql(engine, sliced, chunksize)
-    assert _count(engine, f"{TO_SQL_SCHEMA}.registrations") == len(sliced)
-    result["to_sql"] = {
-        "rows": len(sliced),
-        "chunksize": chunksize,
-        "method": "default (executemany)",
-        "seconds": seconds,
-        "rows_per_s": rate(len(sliced), seconds),
-    }
+    result["to_sql"] = _time_to_sql(engine, frame, to_sql_rows, chunksize, "postgresql")
     engine.dispose()
     return result
 

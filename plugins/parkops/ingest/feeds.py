@@ -43,10 +43,6 @@ class FeedSpec:
     columns: tuple[Column, ...]
 
     @property
-    def by_header(self) -> dict[str, Column]:
-        return {column.header: column for column in self.columns}
-
-    @property
     def canonical_names(self) -> list[str]:
         return [column.name for column in self.columns]
 
@@ -159,6 +155,3 @@ def prepare_table(
         normalised[column.name] = pd.Series(values, index=raw.index, dtype=object)
     normalised["delivery_date"] = delivery_date
     return PreparedFile(raw, normalised, list(unknown_positions.values()), table.malformed_rows)
-
-
-FEEDS = {spec.name: spec for spec in (REGISTRATIONS,)}

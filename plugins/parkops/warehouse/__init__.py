@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
@@ -215,7 +215,3 @@ def delete_where(connection: Connection, schema: str, table: str, conditions: di
 def fetch_frame(connection: Connection, query: str, params: dict | None = None) -> pd.DataFrame:
     result = connection.execute(sa.text(query), params or {})
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
-
-
-def frame_from_records(records: Sequence[dict]) -> pd.DataFrame:
-    return pd.DataFrame.from_records(list(records))

@@ -27,6 +27,7 @@ create table if not exists ops.quarantine (
     delivery_date date not null,
     source_file text not null,
     source_sha256 text not null,
+    sheet_name text,
     row_number integer,
     column_name text,
     value text,
@@ -36,7 +37,8 @@ create table if not exists ops.quarantine (
     run_id text not null
 );
 comment on table ops.quarantine is 'Rows that failed a contract rule: one row per (source row, failed rule); record_json keeps the whole row as received so nothing is lost. Contains personal data: pipeline role only.';
-comment on column ops.quarantine.row_number is 'Row number as seen in a spreadsheet (header = 1)';
+comment on column ops.quarantine.row_number is 'Row number as seen in a spreadsheet (header = 1); for JSON Lines the line number (first line = 1)';
+comment on column ops.quarantine.sheet_name is 'Worksheet of the row for workbooks with several sheets (月报, 在孵企业名单); empty otherwise';
 comment on column ops.quarantine.rule is 'Stable rule id, e.g. uscc_invalid, event_date_after_delivery, missing_required_column';
 
 create table if not exists ops.validation_results (

@@ -1,8 +1,9 @@
-"""Feed contracts (sources.md) as data: headers, canonical names, required columns, value kinds.
+"""Tabular feed contracts (sources.md) as data: headers, canonical names, required columns, value kinds.
 
 ``prepare_table`` turns a file's text cells into two frames indexed by row number: ``raw``
 (as received, canonical column names, for the raw layer and the quarantine) and
-``normalised`` (common rules applied, input to the expectation suite).
+``normalised`` (common rules applied, input to the expectation suite). ``prepare_registrations``
+and ``prepare_manual_statistics`` wrap it into the loader's ``PreparedFile``.
 """
 
 from __future__ import annotations
@@ -10,11 +11,18 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from parkops.ingest import normalise
-from parkops.ingest.readers import FileRejected, MalformedRow, RawTable
+from parkops.ingest.prepared import PreparedFile, PreparedPart, UnitFailure
+from parkops.ingest.readers import FileRejected, MalformedRow, RawTable, read_table, row_record, table_rows
+
+if TYPE_CHECKING:
+    from parkops.ingest.catalogue import ValidationInputs
 
 
 class Kind(Enum):
@@ -24,6 +32,12 @@ class Kind(Enum):
     NUMBER = "number"
     TAGS = "tags"
     INDUSTRY = "industry"
+    #: Lower-case identifiers (KPI codes): trimmed, full-width folded, lower-cased.
+    KEY = "key"
+    MONTH = "month"
+    BOOLEAN = "boolean"
+    #: 是/否 only (incubator reports): -> true/false.
+    YES_NO = "yes_no"
 
 
 @dataclass(frozen=True)
@@ -80,8 +94,23 @@ def _header_key(header: str) -> str:
     return normalise.fold_fullwidth(header.strip().lstrip("\ufeff")).replace(" ", "")
 
 
+MANUAL_STATISTICS = FeedSpec(
+    name="manual_statistics",
+    landing_folder="manual_statistics",
+    suite_name="manual_statistics",
+    columns=(
+        Column("指标代码", "kpi_code", Kind.KEY),
+        Column("期间", "period", Kind.TEXT),
+        Column("园区", "park_name", Kind.TEXT, required_column=False),
+        Column("数值", "value", Kind.NUMBER),
+        Column("来源", "source", Kind.TEXT),
+        Column("备注", "note", Kind.TEXT, required_column=False),
+    ),
+)
+
+
 @dataclass
-class PreparedFile:
+class PreparedTable:
     raw: pd.DataFrame
     normalised: pd.DataFrame
     unknown_columns: list[str]
@@ -121,7 +150,7 @@ def map_headers(spec: FeedSpec, headers: list[str]) -> tuple[dict[int, str], dic
 
 def prepare_table(
     spec: FeedSpec, table: RawTable, delivery_date: str, division_sections: dict[str, str]
-) -> PreparedFile:
+) -> PreparedTable:
     """Map headers, keep the raw text and build the normalised frame (index = row number)."""
     contract_positions, unknown_positions = map_headers(spec, table.headers)
     row_numbers = [number for number, _ in table.rows]
@@ -150,8 +179,110 @@ def prepare_table(
             values = [normalise.normalise_tags(value) for value in values]
         elif column.kind is Kind.INDUSTRY:
             values = [normalise.normalise_industry_code(value, division_sections) for value in values]
+        elif column.kind is Kind.KEY:
+            values = [None if value is None else normalise.fold_fullwidth(value).strip().lower() for value in values]
+        elif column.kind is Kind.MONTH:
+            values = [normalise.normalise_month(value) for value in values]
+        elif column.kind is Kind.BOOLEAN:
+            values = [normalise.normalise_boolean(value) for value in values]
+        elif column.kind is Kind.YES_NO:
+            values = [{"是": "true", "否": "false"}.get(value, value) for value in values]
         if column.default is not None:
             values = [column.default if value is None else value for value in values]
         normalised[column.name] = pd.Series(values, index=raw.index, dtype=object)
     normalised["delivery_date"] = delivery_date
-    return PreparedFile(raw, normalised, list(unknown_positions.values()), table.malformed_rows)
+    return PreparedTable(raw, normalised, list(unknown_positions.values()), table.malformed_rows)
+
+
+def _record_json(raw: pd.DataFrame, position: int) -> str:
+    row = raw.iloc[position]
+    record = {key: value for key, value in row.items() if value is not None and key != "extra_columns"}
+    if row.get("extra_columns"):
+        record["extra_columns"] = json.loads(row["extra_columns"])
+    return json.dumps(record, ensure_ascii=False)
+
+
+def tabular_part(
+    table_name: str,
+    prepared: PreparedTable,
+    headers: list[str],
+    *,
+    sheet_name: str | None = None,
+    helper_columns: tuple[str, ...] = ("delivery_date",),
+    first_unit: int = 0,
+) -> tuple[PreparedPart, list[int], list[UnitFailure], list]:
+    """One table's rows as a part whose units are its rows, then its malformed rows.
+
+    Returns the part, the unit row numbers, the malformed rows' failures and a record function
+    per unit (relative positions), for the caller to assemble a ``PreparedFile``.
+    """
+    raw = prepared.raw.reset_index()
+    row_numbers = raw.pop("row_number").tolist()
+    count = len(row_numbers)
+    originals = raw.drop(columns=["extra_columns"])
+    part = PreparedPart(
+        table=table_name,
+        normalised=prepared.normalised.reset_index(drop=True),
+        originals=originals,
+        unit=np.arange(first_unit, first_unit + count),
+        raw=raw,
+        helper_columns=helper_columns,
+        sheet_name=sheet_name,
+    )
+    malformed = prepared.malformed_rows
+    failures = [
+        UnitFailure(first_unit + count + offset, "row_field_count", row.reason) for offset, row in enumerate(malformed)
+    ]
+    records = [lambda position=position: _record_json(raw, position) for position in range(count)]
+    records += [lambda row=row: json.dumps(row_record(headers, row.cells), ensure_ascii=False) for row in malformed]
+    return part, row_numbers + [row.row_number for row in malformed], failures, records
+
+
+def prepare_registrations(path: Path, delivery_date: str, inputs: ValidationInputs) -> PreparedFile:
+    table = read_table(path)
+    try:
+        prepared = prepare_table(REGISTRATIONS, table, delivery_date, inputs.division_sections)
+    except FileRejected as rejection:
+        raise rejection.with_rows(table_rows(table)) from None
+    part, unit_rows, failures, records = tabular_part("registrations", prepared, table.headers)
+    return PreparedFile(
+        parts=[part],
+        unit_rows=unit_rows,
+        unit_record=lambda unit: records[unit](),
+        failures=failures,
+        unknown_columns=prepared.unknown_columns,
+        encoding=table.encoding,
+    )
+
+
+def prepare_manual_statistics(path: Path, delivery_date: str, inputs: ValidationInputs) -> PreparedFile:
+    """Manual statistics CSV: the period becomes first day, last day and label for staging.
+
+    An unreadable period keeps its text in ``period_start`` so the suite's date check rejects
+    it with the value as received.
+    """
+    table = read_table(path)
+    try:
+        prepared = prepare_table(MANUAL_STATISTICS, table, delivery_date, inputs.division_sections)
+    except FileRejected as rejection:
+        raise rejection.with_rows(table_rows(table)) from None
+    normalised = prepared.normalised
+    periods = [normalise.normalise_period(value) for value in normalised["period"]]
+    normalised["period_start"] = [
+        period[0] if period else original for period, original in zip(periods, normalised["period"], strict=True)
+    ]
+    normalised["period_end"] = [period[1] if period else None for period in periods]
+    normalised["period_label"] = [period[2] if period else None for period in periods]
+    normalised["value_number"] = pd.to_numeric(normalised["value"], errors="coerce")
+    part, unit_rows, failures, records = tabular_part(
+        "manual_statistics", prepared, table.headers, helper_columns=("delivery_date", "period", "value_number")
+    )
+    part.column_aliases = {"period_start": "period", "value_number": "value"}
+    return PreparedFile(
+        parts=[part],
+        unit_rows=unit_rows,
+        unit_record=lambda unit: records[unit](),
+        failures=failures,
+        unknown_columns=prepared.unknown_columns,
+        encoding=table.encoding,
+    )

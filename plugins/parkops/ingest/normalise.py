@@ -149,3 +149,85 @@ def normalise_industry_code(value: str | None, division_sections: dict[str, str]
     if division_sections.get(digits[:2]) == section:
         return digits
     return code
+
+
+_MONTH_PATTERNS = (
+    re.compile(r"^(\d{4})-(\d{1,2})$"),
+    re.compile(r"^(\d{4})(\d{2})$"),
+    re.compile(r"^(\d{4})年(\d{1,2})月$"),
+)
+
+
+def normalise_month(value: object) -> str | None:
+    """Reporting month ``2025-03``, ``202503`` or ``2025年3月`` -> ``2025-03-01`` (first day).
+
+    Anything else (including month 13) is returned as given for the suite to reject.
+    """
+    text = clean_text(value)
+    if text is None:
+        return None
+    folded = fold_fullwidth(text).replace(" ", "")
+    for pattern in _MONTH_PATTERNS:
+        match = pattern.match(folded)
+        if match:
+            year, month = (int(part) for part in match.groups())
+            if 1 <= month <= 12:
+                return f"{year:04d}-{month:02d}-01"
+            return text
+    return text
+
+
+_PERIOD_YEAR = re.compile(r"^(\d{4})年?$")
+_PERIOD_QUARTER = re.compile(r"^(\d{4})(?:Q|年第)([1-4])(?:季度)?$")
+
+
+def normalise_period(value: object) -> tuple[str, str, str] | None:
+    """A statistics period as (first day, last day, label): year, quarter or month.
+
+    ``2024`` / ``2024年`` -> 2024-01-01..2024-12-31 (label ``2024``); ``2025Q1`` /
+    ``2025年第1季度`` -> 2025-01-01..2025-03-31 (``2025Q1``); a month in any accepted month format
+    -> its first and last day (``2025-03``). None when the text is none of these.
+    """
+    text = clean_text(value)
+    if text is None:
+        return None
+    folded = fold_fullwidth(text).replace(" ", "").upper()
+    match = _PERIOD_YEAR.match(folded)
+    if match:
+        year = int(match.group(1))
+        return f"{year:04d}-01-01", f"{year:04d}-12-31", f"{year:04d}"
+    match = _PERIOD_QUARTER.match(folded)
+    if match:
+        year, quarter = int(match.group(1)), int(match.group(2))
+        first = dt.date(year, 3 * quarter - 2, 1)
+        last = (dt.date(year + (quarter == 4), (3 * quarter) % 12 + 1, 1)) - dt.timedelta(days=1)
+        return first.isoformat(), last.isoformat(), f"{year:04d}Q{quarter}"
+    month = normalise_month(text)
+    if month and re.fullmatch(r"\d{4}-\d{2}-01", month):
+        first = dt.date.fromisoformat(month)
+        following = dt.date(first.year + (first.month == 12), first.month % 12 + 1, 1)
+        return month, (following - dt.timedelta(days=1)).isoformat(), month[:7]
+    return None
+
+
+_TRUE_TEXTS = frozenset({"true", "是"})
+_FALSE_TEXTS = frozenset({"false", "否"})
+
+
+def normalise_boolean(value: object) -> str | None:
+    """JSON true/false, or the text ``true``/``false`` (any case) / ``是``/``否`` -> ``true``/``false``.
+
+    Other values (numbers, ``maybe``, ``Y``) are returned as text for the suite to reject: the
+    contracts define no other spelling, and guessing one would silently invent data.
+    """
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = clean_text(value)
+    if text is None:
+        return None
+    folded = fold_fullwidth(text).strip().lower()
+    if folded in _TRUE_TEXTS:
+        return "true"
+    if folded in _FALSE_TEXTS:
+        return "false"
+    return text

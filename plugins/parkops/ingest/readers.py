@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field
@@ -27,6 +28,13 @@ class FileRejected(Exception):
         self.reason = reason
         self.rule = rule
         self.rows_read = rows_read
+        #: Rows read before the file was refused, as (sheet, row number, record JSON): they are
+        #: quarantined with the file's reason, so a rejected file loses nothing it delivered.
+        self.received_rows: list[tuple[str | None, int, str]] = []
+
+    def with_rows(self, rows: list[tuple[str | None, int, str]]) -> FileRejected:
+        self.received_rows = rows
+        return self
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,16 @@ def row_record(headers: list[str], cells: list[str]) -> dict[str, object]:
     if surplus:
         record["_extra_fields"] = surplus
     return record
+
+
+def table_rows(table: RawTable, sheet: str | None = None) -> list[tuple[str | None, int, str]]:
+    """Every row of a table (well-formed and malformed) as (sheet, row number, record JSON)."""
+    rows = [(number, cells) for number, cells in table.rows]
+    rows += [(row.row_number, row.cells) for row in table.malformed_rows]
+    return [
+        (sheet, number, json.dumps(row_record(table.headers, cells), ensure_ascii=False))
+        for number, cells in sorted(rows, key=lambda item: item[0])
+    ]
 
 
 @dataclass
@@ -171,32 +189,39 @@ def _has_error_cells(path: Path) -> bool:
         )
 
 
-def _xlsx_cells_calamine(path: Path) -> list[list[object]]:
+def _xlsx_sheets_calamine(path: Path, wanted: set[str] | None) -> dict[str, list[list[object]]]:
     from python_calamine import CalamineError, CalamineWorkbook
 
     try:
         with CalamineWorkbook.from_path(str(path)) as workbook:
-            if not workbook.sheet_names:
+            names = workbook.sheet_names
+            if not names:
                 raise FileRejected("the workbook has no sheet", rule="file_empty")
-            return workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
+            chosen = [names[0]] if wanted is None else [name for name in names if name.strip() in wanted]
+            return {name.strip(): workbook.get_sheet_by_name(name).to_python(skip_empty_area=False) for name in chosen}
     except CalamineError as error:
         raise FileRejected(f"not a readable XLSX workbook: {error}", rule="file_unparseable") from error
 
 
-def _xlsx_cells_openpyxl(path: Path) -> list[list[object]]:
+def _xlsx_sheets_openpyxl(path: Path, wanted: set[str] | None) -> dict[str, list[list[object]]]:
     from openpyxl import load_workbook
 
     workbook = load_workbook(path, read_only=True, data_only=True)
     try:
         if not workbook.worksheets:
             raise FileRejected("the workbook has no sheet", rule="file_empty")
-        return [list(values) for values in workbook.worksheets[0].iter_rows(values_only=True)]
+        chosen = (
+            [workbook.worksheets[0]]
+            if wanted is None
+            else [sheet for sheet in workbook.worksheets if sheet.title.strip() in wanted]
+        )
+        return {sheet.title.strip(): [list(values) for values in sheet.iter_rows(values_only=True)] for sheet in chosen}
     finally:
         workbook.close()
 
 
-def read_xlsx(path: Path) -> tuple[list[str], list[tuple[int, list[str]]], list[MalformedRow]]:
-    """First sheet of a workbook; cell values (not formulas) converted to text.
+def _workbook_cells(path: Path, wanted: set[str] | None) -> dict[str, list[list[object]]]:
+    """Cells of the first sheet (``wanted`` None) or of the sheets named in ``wanted`` that exist.
 
     calamine (Rust) reads ~25x faster than openpyxl but turns error cells (#N/A, #DIV/0!) into
     empty strings, which would make an error look like a missing value. Workbooks holding an
@@ -207,9 +232,15 @@ def read_xlsx(path: Path) -> tuple[list[str], list[tuple[int, list[str]]], list[
     except (zipfile.BadZipFile, KeyError, OSError) as error:
         raise FileRejected(f"not a readable XLSX workbook: {error}", rule="file_unparseable") from error
     try:
-        cells = _xlsx_cells_openpyxl(path) if with_errors else _xlsx_cells_calamine(path)
+        return _xlsx_sheets_openpyxl(path, wanted) if with_errors else _xlsx_sheets_calamine(path, wanted)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
         raise FileRejected(f"not a readable XLSX workbook: {error}", rule="file_unparseable") from error
+
+
+def shape_sheet(
+    cells: list[list[object]], sheet_label: str = "the first sheet"
+) -> tuple[list[str], list[tuple[int, list[str]]], list[MalformedRow]]:
+    """Header (first non-empty row) and data rows of a sheet as text; wider rows are malformed."""
     headers: list[str] | None = None
     rows: list[tuple[int, list[str]]] = []
     for row_number, values in enumerate(cells, start=1):
@@ -221,20 +252,60 @@ def read_xlsx(path: Path) -> tuple[list[str], list[tuple[int, list[str]]], list[
             continue
         rows.append((row_number, texts))
     if headers is None:
-        raise FileRejected("the first sheet is empty: no header row", rule="file_empty")
+        raise FileRejected(f"{sheet_label} is empty: no header row", rule="file_empty")
     width = len(headers)
     while width and not headers[width - 1].strip():
         width -= 1
     headers = headers[:width]
     shaped: list[tuple[int, list[str]]] = []
     malformed: list[MalformedRow] = []
-    for number, cells in rows:
-        if any(cell.strip() for cell in cells[width:]):
+    for number, cells_text in rows:
+        if any(cell.strip() for cell in cells_text[width:]):
             reason = f"row has values beyond the header's {width} columns (in columns {width + 1} and after)"
-            malformed.append(MalformedRow(number, reason, cells))
+            malformed.append(MalformedRow(number, reason, cells_text))
         else:
-            shaped.append((number, (cells + [""] * width)[:width]))
+            shaped.append((number, (cells_text + [""] * width)[:width]))
     return headers, shaped, malformed
+
+
+def read_xlsx(path: Path) -> tuple[list[str], list[tuple[int, list[str]]], list[MalformedRow]]:
+    """First sheet of a workbook; cell values (not formulas) converted to text."""
+    (cells,) = _workbook_cells(path, None).values()
+    return shape_sheet(cells)
+
+
+def read_workbook_sheets(path: Path, sheet_names: set[str]) -> dict[str, RawTable]:
+    """The named sheets of a workbook that exist (names compared after trimming), as tables.
+
+    A sheet that exists but is empty is rejected (``file_empty``); deciding which sheets are
+    required is the feed's business.
+    """
+    if path.suffix.lower() != ".xlsx":
+        raise FileRejected(
+            f"unsupported file type '{path.suffix}': the feed accepts .xlsx", rule="file_unsupported_type"
+        )
+    tables = {}
+    for name, cells in _workbook_cells(path, sheet_names).items():
+        headers, rows, malformed = shape_sheet(cells, f"sheet {name}")
+        tables[name] = RawTable(headers, rows, "xlsx", None, malformed)
+    return tables
+
+
+def read_json_lines(path: Path, data: bytes | None = None) -> tuple[list[tuple[int, str]], str]:
+    """Non-blank lines of a JSON Lines file as (line number, text), and the encoding found.
+
+    The file is decoded as a whole (strict UTF-8 with or without BOM, else GB18030), like CSV.
+    Parsing each line is the feed's job: an invalid line is a row error, not a file error.
+    """
+    if path.suffix.lower() != ".jsonl":
+        raise FileRejected(
+            f"unsupported file type '{path.suffix}': the feed accepts .jsonl", rule="file_unsupported_type"
+        )
+    text, encoding = decode_text(path.read_bytes() if data is None else data)
+    lines = [(number, line) for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
+    if not lines:
+        raise FileRejected("the file is empty: no line", rule="file_empty")
+    return lines, encoding
 
 
 def read_table(path: Path, data: bytes | None = None) -> RawTable:

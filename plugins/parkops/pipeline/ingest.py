@@ -29,8 +29,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from parkops import warehouse
-from parkops.ingest.feeds import FeedSpec, PreparedFile, prepare_table
-from parkops.ingest.readers import FileRejected, MalformedRow, RawTable, read_table, row_record
+from parkops.ingest.catalogue import Feed, PendingCheck, ValidationInputs, feed
+from parkops.ingest.prepared import PreparedFile, UnitFailure
+from parkops.ingest.readers import FileRejected
 
 log = logging.getLogger(__name__)
 
@@ -70,16 +71,28 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def discover_files(landing: Path, spec: FeedSpec, days: list[dt.date]) -> list[LandedFile]:
-    """Every non-hidden file in the delivery folders of ``days``, in delivery order.
+def delivery_folders(landing_feed: Feed, days: list[dt.date]) -> list[tuple[str, dt.date]]:
+    """(folder name, delivery date) of the delivery folders covering ``days``, in order.
+
+    Daily feeds have a folder per day; monthly feeds (incubator reports) one per month, named
+    ``YYYY-MM``, whose delivery date is the month's first day.
+    """
+    if landing_feed.cadence == "daily":
+        return [(day.isoformat(), day) for day in days]
+    months = sorted({day.replace(day=1) for day in days})
+    return [(month.strftime("%Y-%m"), month) for month in months]
+
+
+def discover_files(landing: Path, landing_feed: Feed, days: list[dt.date]) -> list[LandedFile]:
+    """Every non-hidden file in the delivery folders covering ``days``, in delivery order.
 
     Files of an unsupported type are listed too: they are rejected with a reason rather than
     silently ignored. A missing delivery folder is not an error here (freshness is checked
     elsewhere); it simply contributes no file.
     """
     files: list[LandedFile] = []
-    for day in days:
-        folder = landing / spec.landing_folder / day.isoformat()
+    for folder_name, delivery in delivery_folders(landing_feed, days):
+        folder = landing / landing_feed.landing_folder / folder_name
         if not folder.is_dir():
             continue
         for path in sorted(folder.iterdir()):
@@ -87,8 +100,8 @@ def discover_files(landing: Path, spec: FeedSpec, days: list[dt.date]) -> list[L
                 continue
             files.append(
                 LandedFile(
-                    feed=spec.name,
-                    delivery_date=day.isoformat(),
+                    feed=landing_feed.name,
+                    delivery_date=delivery.isoformat(),
                     source_file=path.relative_to(landing).as_posix(),
                     path=str(path),
                     file_name=path.name,
@@ -99,25 +112,23 @@ def discover_files(landing: Path, spec: FeedSpec, days: list[dt.date]) -> list[L
     return files
 
 
-@dataclass
-class ValidationInputs:
-    """Reference values the suite checks against, read from the warehouse once per run."""
-
-    suite_parameters: dict[str, object]
-    division_sections: dict[str, str]
-
-
 def read_validation_inputs(connection: Connection) -> ValidationInputs:
     classes = connection.execute(
         sa.text("select class_code, division_code, section_code from core.dim_industry_class")
     ).all()
     parks = connection.execute(sa.text("select park_name from core.dim_park")).scalars().all()
     tags = connection.execute(sa.text("select tag from core.dim_qualification_tag")).scalars().all()
+    manual_kpis = (
+        connection.execute(sa.text("select kpi_code from core.dim_kpi_target where source = 'manual_statistics'"))
+        .scalars()
+        .all()
+    )
     return ValidationInputs(
         suite_parameters={
             "industry_codes": sorted(row.class_code for row in classes),
             "park_names": sorted(parks),
             "qualification_tags": sorted(tags),
+            "manual_kpi_codes": sorted(manual_kpis),
         },
         division_sections={row.division_code: row.section_code for row in classes},
     )
@@ -173,35 +184,11 @@ def _lock_file(connection: Connection, landed: LandedFile) -> None:
         )
 
 
-def _record_json(raw: pd.DataFrame, row_number: int) -> str:
-    record = {key: value for key, value in raw.loc[row_number].items() if value is not None and key != "extra_columns"}
-    extra = raw.at[row_number, "extra_columns"]
-    if extra:
-        record["extra_columns"] = json.loads(extra)
-    return json.dumps(record, ensure_ascii=False)
-
-
-def _malformed_quarantine(
-    headers: list[str], malformed_rows: list[MalformedRow], rule: str, prefix: str = ""
-) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "row_number": [row.row_number for row in malformed_rows],
-            "column_name": None,
-            "value": None,
-            "rule": rule,
-            "reason": [prefix + row.reason for row in malformed_rows],
-            "record_json": [json.dumps(row_record(headers, row.cells), ensure_ascii=False) for row in malformed_rows],
-        }
-    )
-
-
 @dataclass
 class _PendingFile:
     """A file read and prepared, waiting for validation and its write transaction."""
 
     landed: LandedFile
-    table: RawTable
     prepared: PreparedFile
     started: float
 
@@ -214,10 +201,11 @@ VALIDATION_BATCH_ROWS = 200_000
 class FileLoader:
     """Loads the files of one feed for one run; holds the per-run reference inputs."""
 
-    def __init__(self, engine: Engine, spec: FeedSpec, run_id: str):
+    def __init__(self, engine: Engine, landing_feed: Feed | str, run_id: str):
         self.engine = engine
-        self.spec = spec
+        self.feed = feed(landing_feed) if isinstance(landing_feed, str) else landing_feed
         self.run_id = run_id
+        self._connection: Connection | None = None
         with engine.begin() as connection:
             self.inputs = read_validation_inputs(connection)
 
@@ -275,16 +263,14 @@ class FileLoader:
             if duplicate_of is not None:
                 outcomes[position] = self._write_duplicate(landed, duplicate_of, started)
                 continue
-            table: RawTable | None = None
             try:
-                table = read_table(Path(landed.path))
-                prepared = prepare_table(self.spec, table, landed.delivery_date, self.inputs.division_sections)
+                prepared = self.feed.prepare(Path(landed.path), landed.delivery_date, self.inputs)
             except FileRejected as rejection:
-                outcomes[position] = self._write_rejected(landed, rejection, table, started)
+                outcomes[position] = self._write_rejected(landed, rejection, started)
                 continue
-            batch.append((position, _PendingFile(landed, table, prepared, started)))
+            batch.append((position, _PendingFile(landed, prepared, started)))
             shas_in_batch[landed.sha256] = landed.source_file
-            batch_rows += len(prepared.normalised)
+            batch_rows += prepared.unit_count
             if batch_rows >= VALIDATION_BATCH_ROWS:
                 outcomes.update(self._validate_and_write(batch))
                 batch, batch_rows = [], 0
@@ -295,25 +281,72 @@ class FileLoader:
     # -- validation ----------------------------------------------------------------------------
 
     def _validate_and_write(self, batch: list[tuple[int, _PendingFile]]) -> dict[int, FileOutcome]:
-        """One GX validation for the whole batch; failures are split back per file by position."""
+        """One GX validation per table for the whole batch, then the feed's cross-row check.
+
+        Failures are split back per file by position and turned into failed units; a unit
+        fails whole (all its rows in every table) and takes its dependent units with it.
+        """
         from parkops.quality.validation import validate_frame  # heavy: GX is imported at execute time only
 
-        frames = [pending.prepared.normalised for _, pending in batch]
-        owners = np.repeat(np.arange(len(batch)), [len(frame) for frame in frames])
-        row_numbers = np.concatenate([frame.index.to_numpy() for frame in frames]) if frames else np.array([])
-        combined = pd.concat(frames, ignore_index=True)
-        report = validate_frame(combined, self.spec.suite_name, self.inputs.suite_parameters)
-        failures = report.row_failures
-        failures_by_file: dict[int, pd.DataFrame] = {}
-        if not failures.empty:
-            positions = failures["row_number"].to_numpy()
-            failures = failures.assign(file_index=owners[positions], row_number=row_numbers[positions])
-            failures_by_file = {int(index): group for index, group in failures.groupby("file_index")}
-        results = pd.DataFrame(report.expectation_results)
+        failures: dict[int, list[UnitFailure]] = {
+            index: list(pending.prepared.failures) for index, (_, pending) in enumerate(batch)
+        }
+        results_by_table: dict[str, pd.DataFrame] = {}
+        for table in self.feed.tables:
+            parts = [
+                (index, pending.prepared.part(table))
+                for index, (_, pending) in enumerate(batch)
+                if _has_part(pending.prepared, table)
+            ]
+            frames = [part.normalised for _, part in parts]
+            if not frames:
+                continue
+            owners = np.repeat([index for index, _ in parts], [len(frame) for frame in frames])
+            local_rows = np.concatenate([np.arange(len(frame)) for frame in frames])
+            combined = pd.concat(frames, ignore_index=True)
+            report = validate_frame(combined, table, self.inputs.suite_parameters)
+            results_by_table[table] = pd.DataFrame(report.expectation_results).assign(suite_name=table)
+            row_failures = report.row_failures
+            if row_failures.empty:
+                continue
+            positions = row_failures["row_number"].to_numpy()
+            part_of = dict(parts)
+            for owner, row, column, value, rule, reason in zip(
+                owners[positions],
+                local_rows[positions],
+                row_failures["column"],
+                row_failures["value"],
+                row_failures["rule"],
+                row_failures["reason"],
+                strict=True,
+            ):
+                part = part_of[int(owner)]
+                shown = part.column_aliases.get(column, column)
+                original = (
+                    part.originals.iat[int(row), part.originals.columns.get_loc(shown)]
+                    if shown in part.originals.columns
+                    else value
+                )
+                failures[int(owner)].append(
+                    UnitFailure(int(part.unit[int(row)]), str(rule), str(reason), column=shown, value=original)
+                )
+        if self.feed.cross_check is not None:
+            checks = [
+                PendingCheck(
+                    pending.landed.source_file,
+                    pending.landed.file_name,
+                    pending.landed.delivery_date,
+                    pending.prepared,
+                    _failed_units(pending.prepared, failures[index]),
+                )
+                for index, (_, pending) in enumerate(batch)
+            ]
+            with self._transaction() as connection:
+                for index, extra in self.feed.cross_check(connection, checks).items():
+                    failures[index].extend(extra)
         outcomes = {}
-        for batch_index, (position, pending) in enumerate(batch):
-            file_failures = failures_by_file.get(batch_index, failures.iloc[0:0])
-            outcomes[position] = self._write_loaded(pending, file_failures, results, report.suite_name)
+        for index, (position, pending) in enumerate(batch):
+            outcomes[position] = self._write_loaded(pending, failures[index], results_by_table)
         return outcomes
 
     # -- writing -------------------------------------------------------------------------------
@@ -332,8 +365,10 @@ class FileLoader:
         ).all()
         for old_file, old_sha in older:
             keys = {"source_file": old_file, "source_sha256": old_sha}
-            for schema, table in (("raw", self.spec.name), ("staging", self.spec.name)):
-                warehouse.delete_where(connection, schema, table, keys)
+            for table in self.feed.raw_tables:
+                warehouse.delete_where(connection, "raw", table, keys)
+            for table in self.feed.tables:
+                warehouse.delete_where(connection, "staging", table, keys)
             warehouse.delete_where(connection, "ops", "quarantine", {"feed": landed.feed, **keys})
             warehouse.delete_where(connection, "ops", "validation_results", {"feed": landed.feed, **keys})
             connection.execute(
@@ -366,20 +401,20 @@ class FileLoader:
         row.update(values)
         return pd.DataFrame([row])
 
-    def _write_rejected(
-        self, landed: LandedFile, rejection: FileRejected, table: RawTable | None, started: float
-    ) -> FileOutcome:
-        quarantine = pd.DataFrame()
-        rows_received = 0
-        if table is not None:
-            rows_received = len(table.rows) + len(table.malformed_rows)
-            readable = [MalformedRow(number, rejection.reason, cells) for number, cells in table.rows]
-            quarantine = _malformed_quarantine(
-                table.headers,
-                sorted([*readable, *table.malformed_rows], key=lambda row: row.row_number),
-                rejection.rule,
-                prefix="file rejected: ",
-            )
+    def _write_rejected(self, landed: LandedFile, rejection: FileRejected, started: float) -> FileOutcome:
+        """A file refused whole: every row it delivered is quarantined with the file's reason."""
+        rows = rejection.received_rows
+        quarantine = pd.DataFrame(
+            {
+                "sheet_name": [sheet for sheet, _, _ in rows],
+                "row_number": [number for _, number, _ in rows],
+                "column_name": None,
+                "value": None,
+                "rule": rejection.rule,
+                "reason": f"file rejected: {rejection.reason}",
+                "record_json": [record for _, _, record in rows],
+            }
+        )
         with self._transaction() as connection:
             if not self._begin_write(connection, landed):
                 return FileOutcome(landed.source_file, "unchanged")
@@ -392,15 +427,14 @@ class FileLoader:
                     landed,
                     started,
                     status="rejected",
-                    encoding=table.encoding if table is not None else None,
-                    rows_received=rows_received,
+                    rows_received=len(rows),
                     rows_loaded=0,
-                    rows_quarantined=rows_received,
+                    rows_quarantined=len(rows),
                     reason=rejection.reason,
                 ),
             )
         log.warning("%s rejected: %s", landed.source_file, rejection.reason)
-        return FileOutcome(landed.source_file, "rejected", rows_received, 0, rows_received, rejection.reason)
+        return FileOutcome(landed.source_file, "rejected", len(rows), 0, len(rows), rejection.reason)
 
     def _insert_quarantine(self, connection: Connection, landed: LandedFile, quarantine: pd.DataFrame) -> None:
         if quarantine.empty:
@@ -415,53 +449,41 @@ class FileLoader:
         warehouse.bulk_insert(connection, "ops", "quarantine", frame)
 
     def _write_loaded(
-        self, pending: _PendingFile, failures: pd.DataFrame, batch_results: pd.DataFrame, suite_name: str
+        self, pending: _PendingFile, failures: list[UnitFailure], batch_results: dict[str, pd.DataFrame]
     ) -> FileOutcome:
-        landed, table, prepared = pending.landed, pending.table, pending.prepared
-        raw = prepared.raw
-        if not failures.empty:
-            failures = failures.assign(
-                value=[
-                    raw.at[number, column] if column in raw.columns else value
-                    for number, column, value in zip(
-                        failures["row_number"], failures["column"], failures["value"], strict=True
-                    )
-                ],
-                record_json=[_record_json(raw, number) for number in failures["row_number"]],
-            ).rename(columns={"column": "column_name"})[
-                ["row_number", "column_name", "value", "rule", "reason", "record_json"]
-            ]
-        malformed = _malformed_quarantine(table.headers, prepared.malformed_rows, "row_field_count")
-        parts = [frame for frame in (failures, malformed) if not frame.empty]
-        quarantine = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-        failed_rows = set(failures["row_number"].tolist()) if not failures.empty else set()
-        valid = [number for number in raw.index if number not in failed_rows]
-        rows_received = len(raw) + len(prepared.malformed_rows)
-        rows_quarantined = len(failed_rows) + len(prepared.malformed_rows)
-
+        landed, prepared = pending.landed, pending.prepared
+        failed_units = _failed_units(prepared, failures)
+        quarantine = _quarantine_frame(prepared, failures, failed_units)
         lineage = {
             "source_file": landed.source_file,
             "source_sha256": landed.sha256,
             "delivery_date": landed.delivery_date,
             "run_id": self.run_id,
         }
-        raw_frame = raw.loc[valid].reset_index().rename(columns={"row_number": "source_row_number"}).assign(**lineage)
-        staging_frame = (
-            prepared.normalised.loc[valid]
-            .drop(columns=["delivery_date"])
-            .reset_index()
-            .rename(columns={"row_number": "source_row_number"})
-            .assign(**lineage)
-        )
-        results = self._file_results(landed, failures, batch_results, suite_name, len(raw))
+        unit_rows = np.asarray(prepared.unit_rows, dtype=np.int64)
+        writes: list[tuple[str, str, pd.DataFrame]] = []
+        for part in prepared.parts:
+            keep = ~np.isin(part.unit, list(failed_units)) if failed_units else np.ones(len(part.unit), dtype=bool)
+            row_numbers = unit_rows[part.unit[keep]] if len(part.unit) else np.array([], dtype=np.int64)
+            if part.raw is not None and part.table in self.feed.raw_tables:
+                raw = part.raw.loc[keep].reset_index(drop=True)
+                writes.append(("raw", part.table, raw.assign(source_row_number=row_numbers, **lineage)))
+            staging = part.normalised.loc[keep].drop(columns=list(part.helper_columns)).reset_index(drop=True)
+            writes.append(("staging", part.table, staging.assign(source_row_number=row_numbers, **lineage)))
+        rows_received = prepared.unit_count
+        rows_quarantined = len(failed_units)
+        rows_loaded = rows_received - rows_quarantined
+        results = self._file_results(landed, prepared, failures, batch_results)
 
         with self._transaction() as connection:
             if not self._begin_write(connection, landed):
                 return FileOutcome(landed.source_file, "unchanged")
-            warehouse.bulk_insert(connection, "raw", self.spec.name, raw_frame)
-            warehouse.bulk_insert(connection, "staging", self.spec.name, staging_frame)
+            for schema, table, frame in writes:
+                if not frame.empty:
+                    warehouse.bulk_insert(connection, schema, table, frame)
             self._insert_quarantine(connection, landed, quarantine)
-            warehouse.bulk_insert(connection, "ops", "validation_results", results)
+            if not results.empty:
+                warehouse.bulk_insert(connection, "ops", "validation_results", results)
             warehouse.bulk_insert(
                 connection,
                 "ops",
@@ -470,9 +492,9 @@ class FileLoader:
                     landed,
                     pending.started,
                     status="loaded",
-                    encoding=table.encoding,
+                    encoding=prepared.encoding,
                     rows_received=rows_received,
-                    rows_loaded=len(valid),
+                    rows_loaded=rows_loaded,
                     rows_quarantined=rows_quarantined,
                     unknown_columns=json.dumps(prepared.unknown_columns, ensure_ascii=False)
                     if prepared.unknown_columns
@@ -485,27 +507,34 @@ class FileLoader:
                 landed.source_file,
                 ", ".join(prepared.unknown_columns),
             )
-        return FileOutcome(landed.source_file, "loaded", rows_received, len(valid), rows_quarantined)
+        return FileOutcome(landed.source_file, "loaded", rows_received, rows_loaded, rows_quarantined)
 
     def _file_results(
-        self, landed: LandedFile, failures: pd.DataFrame, batch_results: pd.DataFrame, suite_name: str, rows: int
+        self,
+        landed: LandedFile,
+        prepared: PreparedFile,
+        failures: list[UnitFailure],
+        batch_results: dict[str, pd.DataFrame],
     ) -> pd.DataFrame:
-        """Per-expectation results of this file, derived from the batch validation."""
-        if batch_results.empty:
-            return batch_results
-        unexpected = failures.groupby("rule").size() if not failures.empty else pd.Series(dtype="int64")
-        results = batch_results.rename(columns={"column": "column_name"})[
-            ["expectation_type", "column_name", "rule"]
-        ].copy()
-        results["unexpected_count"] = [int(unexpected.get(rule, 0)) for rule in results["rule"]]
-        results["success"] = results["unexpected_count"] == 0
-        results["element_count"] = rows
-        return results.assign(
-            feed=landed.feed,
-            source_file=landed.source_file,
-            source_sha256=landed.sha256,
-            suite_name=suite_name,
-            run_id=self.run_id,
+        """Per-expectation results of this file, derived from the batch validations."""
+        unexpected: dict[str, int] = {}
+        for failure in failures:
+            unexpected[failure.rule] = unexpected.get(failure.rule, 0) + 1
+        frames = []
+        for table, results in batch_results.items():
+            if results.empty or not _has_part(prepared, table):
+                continue
+            frame = results.rename(columns={"column": "column_name"})[
+                ["expectation_type", "column_name", "rule", "suite_name"]
+            ].copy()
+            frame["unexpected_count"] = [unexpected.get(rule, 0) for rule in frame["rule"]]
+            frame["success"] = frame["unexpected_count"] == 0
+            frame["element_count"] = len(prepared.part(table).normalised)
+            frames.append(frame)
+        if not frames:
+            return pd.DataFrame()
+        return pd.concat(frames, ignore_index=True).assign(
+            feed=landed.feed, source_file=landed.source_file, source_sha256=landed.sha256, run_id=self.run_id
         )
 
     def _write_outdated(self, landed: LandedFile, newer: str, started: float) -> FileOutcome:
@@ -546,6 +575,61 @@ class FileLoader:
             warehouse.bulk_insert(connection, "ops", "file_audit", audit)
         log.info("%s: %s", landed.source_file, reason)
         return FileOutcome(landed.source_file, outcome, reason=reason)
+
+
+def _has_part(prepared: PreparedFile, table: str) -> bool:
+    return any(part.table == table for part in prepared.parts)
+
+
+def _failed_units(prepared: PreparedFile, failures: list[UnitFailure]) -> set[int]:
+    """Units failing a rule, plus units whose parent fails (tenants of a quarantined report)."""
+    failed = {failure.unit for failure in failures}
+    if prepared.unit_parents is not None and failed:
+        failed |= {unit for unit, parent in enumerate(prepared.unit_parents) if parent in failed}
+    return failed
+
+
+def _quarantine_frame(prepared: PreparedFile, failures: list[UnitFailure], failed_units: set[int]) -> pd.DataFrame:
+    """One row per (unit, failed rule); a unit quarantined only through its parent gets one row saying so."""
+    rows = []
+    for failure in failures:
+        rows.append(
+            (
+                failure.unit,
+                failure.column,
+                None if failure.value is None else str(failure.value),
+                failure.rule,
+                failure.reason,
+            )
+        )
+    failing = {failure.unit for failure in failures}
+    for unit in sorted(failed_units - failing):
+        parent = prepared.unit_parents[unit]
+        rows.append(
+            (
+                unit,
+                None,
+                None,
+                "parent_row_quarantined",
+                f"{prepared.sheet_of(parent) or 'row'} row {prepared.unit_rows[parent]} of this file was quarantined; "
+                "this row belongs to it",
+            )
+        )
+    if not rows:
+        return pd.DataFrame()
+    rows.sort(key=lambda row: row[0])
+    records = {unit: prepared.unit_record(unit) for unit in {row[0] for row in rows}}
+    return pd.DataFrame(
+        {
+            "sheet_name": [prepared.sheet_of(row[0]) for row in rows],
+            "row_number": [prepared.unit_rows[row[0]] for row in rows],
+            "column_name": [row[1] for row in rows],
+            "value": [row[2] for row in rows],
+            "rule": [row[3] for row in rows],
+            "reason": [row[4] for row in rows],
+            "record_json": [records[row[0]] for row in rows],
+        }
+    )
 
 
 def outcome_summary(outcomes: list[FileOutcome]) -> dict[str, object]:

@@ -186,3 +186,69 @@ class ExpectColumnValuesToHaveTagsInSet(ColumnMapExpectation):
     map_metric: ClassVar[str] = "column_values.parkops_tags_in_set"
     success_keys: ClassVar[tuple[str, ...]] = ("value_set", "delimiter", "mostly")
     args_keys: ClassVar[tuple[str, ...]] = ("column", "value_set", "delimiter")
+
+
+class ColumnPairValuesANotBeforeB(ColumnPairMapMetricProvider):
+    """Metric: the ISO date in column A is on or after the ISO date in column B (dates only)."""
+
+    condition_metric_name = "column_pair_values.parkops_iso_date_a_not_before_b"
+
+    # noinspection PyPep8Naming
+    @column_pair_condition_partial(engine=PandasExecutionEngine)
+    def _pandas(cls, column_A: pd.Series, column_B: pd.Series, **kwargs: object) -> pd.Series:
+        days_a, days_b = _iso_day_numbers(column_A), _iso_day_numbers(column_B)
+        comparable = ~(np.isnat(days_a) | np.isnat(days_b))
+        not_before = np.ones(len(days_a), dtype=bool)
+        not_before[comparable] = days_a[comparable] >= days_b[comparable]
+        return pd.Series(not_before, index=column_A.index, dtype=bool)
+
+
+class ExpectColumnPairValuesAToBeNotBeforeB(ColumnPairMapExpectation):
+    """Expect the ISO date in ``column_A`` to be on or after the one in ``column_B``.
+
+    ``column_A`` is the column the rule is about (e.g. resolved_date), ``column_B`` the bound
+    (raised_date). The built-in pair comparison would compare text, and report invalid dates
+    a second time; here only real dates are compared.
+    """
+
+    ignore_row_if: Literal["both_values_are_missing", "either_value_is_missing", "neither"] | SuiteParameterDict = (
+        "either_value_is_missing"
+    )
+
+    map_metric: ClassVar[str] = "column_pair_values.parkops_iso_date_a_not_before_b"
+    success_keys: ClassVar[tuple[str, ...]] = ("column_A", "column_B", "ignore_row_if", "mostly")
+    args_keys: ClassVar[tuple[str, ...]] = ("column_A", "column_B")
+
+
+def _numbers(column: pd.Series) -> np.ndarray:
+    return pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+class ColumnPairValuesAAtMostB(ColumnPairMapMetricProvider):
+    """Metric: the number in column A is at most the number in column B (non-numbers pass)."""
+
+    condition_metric_name = "column_pair_values.parkops_number_a_at_most_b"
+
+    # noinspection PyPep8Naming
+    @column_pair_condition_partial(engine=PandasExecutionEngine)
+    def _pandas(cls, column_A: pd.Series, column_B: pd.Series, **kwargs: object) -> pd.Series:
+        numbers_a, numbers_b = _numbers(column_A), _numbers(column_B)
+        comparable = ~(np.isnan(numbers_a) | np.isnan(numbers_b))
+        at_most = np.ones(len(numbers_a), dtype=bool)
+        at_most[comparable] = numbers_a[comparable] <= numbers_b[comparable]
+        return pd.Series(at_most, index=column_A.index, dtype=bool)
+
+
+class ExpectColumnPairValuesAToBeAtMostB(ColumnPairMapExpectation):
+    """Expect the number in ``column_A`` to be at most the one in ``column_B`` (e.g. funded <= incubatees).
+
+    Values that are not numbers are left to the number-format expectations, which report them.
+    """
+
+    ignore_row_if: Literal["both_values_are_missing", "either_value_is_missing", "neither"] | SuiteParameterDict = (
+        "either_value_is_missing"
+    )
+
+    map_metric: ClassVar[str] = "column_pair_values.parkops_number_a_at_most_b"
+    success_keys: ClassVar[tuple[str, ...]] = ("column_A", "column_B", "ignore_row_if", "mostly")
+    args_keys: ClassVar[tuple[str, ...]] = ("column_A", "column_B")

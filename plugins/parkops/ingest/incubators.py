@@ -1,0 +1,209 @@
+"""Incubator monthly reports (孵化器月报, sources.md feed 3): one workbook per incubator and month.
+
+Sheet ``月报`` holds one header row and exactly one data row (the report); the optional sheet
+``在孵企业名单`` lists the incubated enterprises by USCC. Units: the report row and each tenant
+row. A tenant row that fails (invalid or repeated USCC) is quarantined alone; when the report
+row fails, its tenants are quarantined with it (they belong to a report that did not load).
+
+Every column of the 月报 table in sources.md is required, as a column and as a value: the
+report is a fixed form, and a report missing a figure cannot be measured.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+
+from parkops.ingest.feeds import Column, FeedSpec, Kind, PreparedTable, prepare_table, tabular_part
+from parkops.ingest.prepared import PreparedFile, UnitFailure
+from parkops.ingest.readers import FileRejected, read_workbook_sheets, table_rows
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from parkops.ingest.catalogue import PendingCheck, ValidationInputs
+
+REPORT_SHEET = "月报"
+TENANT_SHEET = "在孵企业名单"
+
+INCUBATOR_REPORTS = FeedSpec(
+    name="incubator_reports",
+    landing_folder="incubator_reports",
+    suite_name="incubator_reports",
+    columns=(
+        Column("孵化器编号", "incubator_id", Kind.CODE),
+        Column("孵化器名称", "incubator_name", Kind.TEXT),
+        Column("级别", "level", Kind.TEXT),
+        Column("高质量孵化器", "is_high_quality", Kind.YES_NO),
+        Column("所属园区", "park_name", Kind.TEXT),
+        Column("报告期", "report_month", Kind.MONTH),
+        Column("孵化场地面积（平方米）", "incubation_area_m2", Kind.NUMBER),
+        Column("在孵企业数", "incubatees", Kind.NUMBER),
+        Column("当期新增在孵企业数", "new_incubatees", Kind.NUMBER),
+        Column("当期毕业企业数", "graduated", Kind.NUMBER),
+        Column("累计毕业企业数", "graduated_cumulative", Kind.NUMBER),
+        Column("当期获投融资企业数", "funded_incubatees", Kind.NUMBER),
+        Column("当期融资金额（万元）", "funding_10k", Kind.NUMBER),
+        Column("知识产权授权数", "ip_granted", Kind.NUMBER),
+        Column("在孵企业从业人员数", "incubatee_employees", Kind.NUMBER),
+        Column("在孵企业营业收入（万元）", "incubatee_revenue_10k", Kind.NUMBER),
+    ),
+)
+
+INCUBATOR_TENANTS = FeedSpec(
+    name="incubator_tenants",
+    landing_folder="incubator_reports",
+    suite_name="incubator_tenants",
+    columns=(Column("统一社会信用代码", "uscc", Kind.CODE),),
+)
+
+
+def _month_before(first_day: dt.date) -> dt.date:
+    return first_day - dt.timedelta(days=1)
+
+
+def prepare_incubator_report(path: Path, delivery_date: str, inputs: ValidationInputs) -> PreparedFile:
+    sheets = read_workbook_sheets(path, {REPORT_SHEET, TENANT_SHEET})
+    received = [row for name, table in sheets.items() for row in table_rows(table, name)]
+    if REPORT_SHEET not in sheets:
+        raise FileRejected(
+            f"sheet {REPORT_SHEET} is missing (sheets found must include {REPORT_SHEET}; {TENANT_SHEET} is optional)",
+            rule="report_sheet_missing",
+        ).with_rows(received)
+    report_table = sheets[REPORT_SHEET]
+    report_rows = len(report_table.rows) + len(report_table.malformed_rows)
+    if report_rows != 1:
+        raise FileRejected(
+            f"sheet {REPORT_SHEET} must hold exactly one data row under its header, found {report_rows}",
+            rule="report_row_count",
+        ).with_rows(received)
+    report = _prepare_sheet(INCUBATOR_REPORTS, sheets, REPORT_SHEET, delivery_date, inputs, received)
+    tenants = (
+        _prepare_sheet(INCUBATOR_TENANTS, sheets, TENANT_SHEET, delivery_date, inputs, received)
+        if TENANT_SHEET in sheets
+        else None
+    )
+
+    # The reporting month must be before the delivery month: reports for M arrive during M+1.
+    delivery_first = dt.date.fromisoformat(delivery_date)
+    report.normalised["latest_report_month"] = _month_before(delivery_first).isoformat()
+    report.normalised["has_tenant_list"] = tenants is not None
+    report_part, unit_rows, failures, records = tabular_part(
+        "incubator_reports",
+        report,
+        report_table.headers,
+        sheet_name=REPORT_SHEET,
+        helper_columns=("delivery_date", "latest_report_month"),
+    )
+    parts = [report_part]
+    unit_sheets = [REPORT_SHEET] * len(unit_rows)
+    parents = [-1] * len(unit_rows)
+    if tenants is not None:
+        first_tenant = len(unit_rows)
+        identity = report.normalised.iloc[0]
+        tenants.normalised["incubator_id"] = identity["incubator_id"]
+        tenants.normalised["report_month"] = identity["report_month"]
+        tenant_part, tenant_rows, tenant_failures, tenant_records = tabular_part(
+            "incubator_tenants",
+            tenants,
+            sheets[TENANT_SHEET].headers,
+            sheet_name=TENANT_SHEET,
+            first_unit=first_tenant,
+        )
+        parts.append(tenant_part)
+        failures += tenant_failures + _repeated_tenants(tenant_part.normalised["uscc"].tolist(), first_tenant)
+        unit_rows += tenant_rows
+        records += tenant_records
+        unit_sheets += [TENANT_SHEET] * len(tenant_rows)
+        parents += [0] * len(tenant_rows)
+    return PreparedFile(
+        parts=parts,
+        unit_rows=unit_rows,
+        unit_record=lambda unit: records[unit](),
+        unit_sheets=unit_sheets,
+        unit_parents=parents,
+        failures=failures,
+        unknown_columns=report.unknown_columns
+        + [f"{TENANT_SHEET}.{name}" for name in (tenants.unknown_columns if tenants else [])],
+        encoding=None,
+    )
+
+
+def _prepare_sheet(
+    spec: FeedSpec, sheets: dict, sheet: str, delivery_date: str, inputs: ValidationInputs, received: list
+) -> PreparedTable:
+    try:
+        return prepare_table(spec, sheets[sheet], delivery_date, inputs.division_sections)
+    except FileRejected as rejection:
+        rejection.reason = f"sheet {sheet}: {rejection.reason}"
+        raise rejection.with_rows(received) from None
+
+
+def _repeated_tenants(usccs: list[str | None], first_unit: int) -> list[UnitFailure]:
+    seen: dict[str, int] = {}
+    failures = []
+    for offset, uscc in enumerate(usccs):
+        if uscc is None:
+            continue
+        if uscc in seen:
+            failures.append(
+                UnitFailure(
+                    first_unit + offset,
+                    "tenant_uscc_repeated",
+                    f"统一社会信用代码 (uscc): {uscc} is listed twice in {TENANT_SHEET}; kept once",
+                    column="uscc",
+                    value=uscc,
+                )
+            )
+        else:
+            seen[uscc] = offset
+    return failures
+
+
+def check_cumulative_graduates(connection: Connection, pending: list[PendingCheck]) -> dict[int, list[UnitFailure]]:
+    """累计毕业企业数 never decreases: a report below the incubator's previous month is quarantined.
+
+    "Previous month" is the latest earlier report month of the incubator whose current report
+    (latest delivery) is loaded, in the warehouse or earlier in this batch.
+    """
+    # incubator_id -> report_month -> (graduated_cumulative, source_file) of the current report
+    current: dict[str, dict[str, tuple[int, str]]] = {}
+    rows = connection.execute(
+        sa.text(
+            "select incubator_id, report_month, graduated_cumulative, source_file "
+            "from staging.incubator_reports order by delivery_date, source_file"
+        )
+    )
+    for incubator_id, report_month, cumulative, source_file in rows:
+        current.setdefault(incubator_id, {})[str(report_month)[:10]] = (int(cumulative), source_file)
+    failures: dict[int, list[UnitFailure]] = {}
+    for position, check in enumerate(pending):
+        part = check.prepared.part("incubator_reports")
+        for row, unit in enumerate(part.unit.tolist()):
+            if unit in check.failed_units:
+                continue
+            values = part.normalised.iloc[row]
+            incubator_id, month = values["incubator_id"], values["report_month"]
+            cumulative = int(values["graduated_cumulative"])
+            months = current.setdefault(incubator_id, {})
+            earlier = [known for known in months if known < month]
+            if earlier:
+                previous_month = max(earlier)
+                previous, previous_file = months[previous_month]
+                if cumulative < previous:
+                    failures.setdefault(position, []).append(
+                        UnitFailure(
+                            unit,
+                            "graduated_cumulative_decreased",
+                            f"累计毕业企业数 (graduated_cumulative): {cumulative} is lower than {previous} reported "
+                            f"for {previous_month[:7]} ({previous_file}); the cumulative count never decreases",
+                            column="graduated_cumulative",
+                            value=part.originals.iloc[row]["graduated_cumulative"],
+                        )
+                    )
+                    continue
+            months[month] = (cumulative, check.source_file)
+    return failures

@@ -1,0 +1,222 @@
+"""Visit logs (走访记录, sources.md feed 2): JSON Lines, one visit per line with its needs.
+
+A line is the unit of accounting: it loads whole (one ``visits`` row and one ``visit_needs`` row
+per need) or is quarantined whole with its reasons, while the other lines of the file load.
+Reading never decides validity beyond JSON syntax and shape; the suites ``visits`` and
+``visit_needs`` do, and ``check_visit_ids`` adds the one rule that needs the warehouse
+(visit_id unique across the feed).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from parkops.ingest import normalise
+from parkops.ingest.prepared import PreparedFile, PreparedPart, UnitFailure
+from parkops.ingest.readers import read_json_lines
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from parkops.ingest.catalogue import PendingCheck, ValidationInputs
+
+#: Keys of a visit object, and how each is normalised.
+VISIT_FIELDS = {
+    "visit_id": normalise.normalise_code,
+    "visit_date": normalise.normalise_date,
+    "visitor_id": normalise.normalise_code,
+    "visitor_name": normalise.clean_text,
+    "visitor_role": normalise.clean_text,
+    "area": normalise.clean_text,
+    "park_name": normalise.clean_text,
+    "uscc": normalise.normalise_code,
+    "enterprise_name": normalise.clean_text,
+    "channel": normalise.clean_text,
+    "is_key_enterprise": normalise.normalise_boolean,
+}
+NEED_FIELDS = {
+    "need_id": normalise.normalise_code,
+    "category": normalise.clean_text,
+    "description": normalise.clean_text,
+    "status": normalise.clean_text,
+    "raised_date": normalise.normalise_date,
+    "resolved_date": normalise.normalise_date,
+    "satisfaction": normalise.normalise_number,
+}
+NEEDS_KEY = "needs"
+
+
+def _as_text(value: object) -> str | None:
+    """A JSON value as the text a person would read; nested values as compact JSON."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _normalised(fields: dict, record: dict) -> dict[str, str | None]:
+    values = {}
+    for key, normaliser in fields.items():
+        value = record.get(key)
+        if isinstance(value, (dict, list)):
+            values[key] = _as_text(value)  # a structure where a scalar belongs: left for the suite to reject
+        elif key == "is_key_enterprise":
+            values[key] = normaliser(value)
+        else:
+            values[key] = normaliser(_as_text(value))
+    return values
+
+
+def parse_visit_line(text: str) -> tuple[dict | None, str | None, str | None]:
+    """(visit object, failure rule, failure reason) for one line."""
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as error:
+        return None, "line_invalid_json", f"not valid JSON: {error.msg} (line column {error.colno})"
+    if not isinstance(record, dict):
+        return None, "line_not_an_object", f"a visit must be a JSON object, got {type(record).__name__}"
+    needs = record.get(NEEDS_KEY)
+    if needs is not None and not isinstance(needs, list):
+        return record, "needs_not_a_list", f"needs (诉求): must be a list of objects, got {_as_text(needs)!r}"
+    if needs and not all(isinstance(need, dict) for need in needs):
+        return record, "need_not_an_object", "needs (诉求): every element must be a JSON object"
+    return record, None, None
+
+
+def prepare_visits(path: Path, delivery_date: str, inputs: ValidationInputs) -> PreparedFile:
+    lines, encoding = read_json_lines(path)
+    unit_rows = [number for number, _ in lines]
+    visit_rows: list[dict] = []
+    visit_units: list[int] = []
+    line_texts: list[str] = []
+    need_rows: list[dict] = []
+    need_originals: list[dict] = []
+    need_units: list[int] = []
+    visit_originals: list[dict] = []
+    failures: list[UnitFailure] = []
+    unknown: dict[str, None] = {}
+    known_keys = {*VISIT_FIELDS, NEEDS_KEY}
+    for unit, (_, text) in enumerate(lines):
+        record, rule, reason = parse_visit_line(text)
+        if rule is not None:
+            failures.append(UnitFailure(unit, rule, reason, column=NEEDS_KEY if record is not None else None))
+            continue
+        for key in record:
+            if key not in known_keys:
+                unknown.setdefault(key)
+        visit = _normalised(VISIT_FIELDS, record)
+        needs = record.get(NEEDS_KEY) or []
+        visit["need_count"] = len(needs)
+        visit_rows.append(visit)
+        visit_originals.append({key: _as_text(record.get(key)) for key in VISIT_FIELDS})
+        visit_units.append(unit)
+        line_texts.append(text)
+        seen_need_ids: dict[str, int] = {}
+        for position, need in enumerate(needs, start=1):
+            values = _normalised(NEED_FIELDS, need)
+            values["visit_id"] = visit["visit_id"]
+            values["need_position"] = position
+            values["visit_date"] = visit["visit_date"]
+            need_rows.append(values)
+            need_originals.append({key: _as_text(need.get(key)) for key in NEED_FIELDS})
+            need_units.append(unit)
+            need_id = values["need_id"]
+            if need_id is not None and need_id in seen_need_ids:
+                failures.append(
+                    UnitFailure(
+                        unit,
+                        "need_id_repeated_in_visit",
+                        f"need_id (诉求编号): {need_id} appears twice in this visit "
+                        f"(needs {seen_need_ids[need_id]} and {position})",
+                        column="need_id",
+                        value=need_id,
+                    )
+                )
+            elif need_id is not None:
+                seen_need_ids[need_id] = position
+
+    visits = pd.DataFrame(visit_rows, columns=[*VISIT_FIELDS, "need_count"], dtype=object)
+    visits["delivery_date"] = delivery_date
+    needs_frame = pd.DataFrame(
+        need_rows, columns=[*NEED_FIELDS, "visit_id", "need_position", "visit_date"], dtype=object
+    )
+    parts = [
+        PreparedPart(
+            table="visits",
+            normalised=visits,
+            originals=pd.DataFrame(visit_originals, columns=list(VISIT_FIELDS), dtype=object),
+            unit=np.asarray(visit_units, dtype=np.int64),
+            raw=pd.DataFrame({"line_text": line_texts}, dtype=object),
+            helper_columns=("delivery_date",),
+        ),
+        PreparedPart(
+            table="visit_needs",
+            normalised=needs_frame,
+            originals=pd.DataFrame(need_originals, columns=list(NEED_FIELDS), dtype=object),
+            unit=np.asarray(need_units, dtype=np.int64),
+            helper_columns=("visit_date",),
+        ),
+    ]
+    texts = [text for _, text in lines]
+    return PreparedFile(
+        parts=parts,
+        unit_rows=unit_rows,
+        unit_record=lambda unit: _line_record(texts[unit]),
+        failures=failures,
+        unknown_columns=list(unknown),
+        encoding=encoding,
+    )
+
+
+def _line_record(text: str) -> str:
+    """The line itself when it is a JSON object (nothing re-encoded), else wrapped as text."""
+    record, _, _ = parse_visit_line(text)
+    if record is not None:
+        return text.strip()
+    return json.dumps({"line_text": text}, ensure_ascii=False)
+
+
+def check_visit_ids(connection: Connection, pending: list[PendingCheck]) -> dict[int, list[UnitFailure]]:
+    """visit_id is unique across the feed: a later line repeating an id already loaded is quarantined.
+
+    Ids loaded from an older version of the same file name do not count: that version is
+    replaced when this one loads. Lines already failing another rule do not claim their id.
+    """
+    # visit_id -> (file name, source file, line, position in ``pending`` or -1 for the warehouse)
+    seen: dict[str, tuple[str, str, int, int]] = {}
+    rows = connection.execute(sa.text("select visit_id, source_file, source_row_number from staging.visits"))
+    for visit_id, source_file, row_number in rows:
+        seen[visit_id] = (Path(source_file).name, source_file, row_number, -1)
+    failures: dict[int, list[UnitFailure]] = {}
+    for position, check in enumerate(pending):
+        part = check.prepared.part("visits")
+        ids = part.normalised["visit_id"].tolist()
+        for visit_id, unit in zip(ids, part.unit.tolist(), strict=True):
+            if visit_id is None or unit in check.failed_units:
+                continue
+            earlier = seen.get(visit_id)
+            replaced = earlier is not None and earlier[0] == check.file_name and earlier[3] != position
+            if earlier is not None and not replaced:
+                where = "this file" if earlier[3] == position else earlier[1]
+                failures.setdefault(position, []).append(
+                    UnitFailure(
+                        unit,
+                        "visit_id_duplicate",
+                        f"visit_id (走访编号): {visit_id} is already loaded from {where} line {earlier[2]}; "
+                        "visit ids are unique",
+                        column="visit_id",
+                        value=visit_id,
+                    )
+                )
+                continue
+            seen[visit_id] = (check.file_name, check.source_file, check.prepared.unit_rows[unit], position)
+    return failures

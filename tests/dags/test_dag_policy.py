@@ -65,7 +65,7 @@ def test_registrations_runs_cover_a_period_in_shanghai(dagbag):
     assert dag.catchup is False
     assert set(dag.params.keys()) == {"delivery_from", "delivery_to"}
     writers = [task.task_id for task in dag.tasks if task.pool == "warehouse_writer"]
-    assert set(writers) == {"load_reference_data", "ingest_files", "build_core", "build_marts"}
+    assert set(writers) == {"load_reference_data", "ingest_files"}
 
 
 def test_parsing_dags_is_light():

@@ -1,4 +1,4 @@
-"""Driving the registrations task callables and reading the warehouse back, for integration tests.
+"""Driving the ingest and rebuild task callables and reading the warehouse back, for integration tests.
 
 The callables read ``PARKOPS_LANDING_DIR`` and ``PARKOPS_WAREHOUSE_URL`` at call time; tests set
 both (``use_warehouse`` / monkeypatch) before calling :func:`run_pipeline`.
@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from parkops.pipeline import registrations
+from parkops.pipeline import tasks
 from parkops.warehouse import create_warehouse_engine
 from support.independent import read_seed_csv
 
@@ -31,14 +31,18 @@ SEED_TABLES = {
 }
 
 
-def run_pipeline(run_id: str, first: dt.date, last: dt.date, *, transform: bool = True) -> dict[str, Any]:
-    """The DAG's task order: reference data, discover, ingest, core, marts. Returns the ingest summary."""
-    registrations.load_reference_data()
-    files = registrations.discover_files({"first": first.isoformat(), "last": last.isoformat()})
-    summary = registrations.ingest_files(files, run_id)
+def run_pipeline(
+    run_id: str, first: dt.date, last: dt.date, *, transform: bool = True, feed: str = "registrations"
+) -> dict[str, Any]:
+    """One feed's DAG task order (reference data, discover, ingest), then build_marts' rebuild.
+
+    Returns the ingest summary.
+    """
+    tasks.load_reference_data()
+    files = tasks.discover_files(feed, {"first": first.isoformat(), "last": last.isoformat()})
+    summary = tasks.ingest_files(feed, files, run_id)
     if transform:
-        registrations.build_core()
-        registrations.build_marts()
+        tasks.rebuild(tasks.plan_families([]))
     return summary
 
 

@@ -134,7 +134,7 @@ def test_calamine_and_openpyxl_read_the_same_text(tmp_path, monkeypatch):
     sheet.append(["91310112087994932F", " 名称 ", "变更", "2025年3月5日", "2020/1/2", "40,642.59", "I6520", None])
     workbook.save(path)
     fast = readers.read_xlsx(path)
-    monkeypatch.setattr(readers, "_xlsx_cells_calamine", readers._xlsx_cells_openpyxl)
+    monkeypatch.setattr(readers, "_xlsx_sheets_calamine", readers._xlsx_sheets_openpyxl)
     assert readers.read_xlsx(path) == fast
     assert fast[1][0] == (
         2,

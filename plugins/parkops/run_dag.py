@@ -1,8 +1,11 @@
-"""``python -m parkops.run_dag DAG_ID --from D1 --to D2``: one DAG run through Airflow.
+"""``python -m parkops.run_dag DAG_ID [DAG_ID ...] --from D1 --to D2``: DAG runs through Airflow, in order.
 
-Runs ``airflow dags test`` (a real DAG run in the metadata database, tasks executed in
+Runs ``airflow dags test`` per DAG (a real DAG run in the metadata database, tasks executed in
 process, no scheduler needed) with the delivery range as run conf, so a catch-up over any
-range is a single run. The full Airflow log goes to a file under ``$AIRFLOW_HOME/logs/runs``;
+range is a single run per feed. ``build_marts`` gets no conf: without a scheduler no asset
+event triggers it, and a run without triggering events rebuilds every family.
+
+The full Airflow log goes to a file under ``$AIRFLOW_HOME/logs/runs``;
 the terminal gets a per-task summary, and the exit status is non-zero when the run failed.
 """
 
@@ -17,6 +20,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+#: DAGs that take no delivery range (scheduled on assets).
+RANGELESS_DAGS = frozenset({"build_marts"})
 
 TASK_STATE = re.compile(r"Marking task as (?P<state>[A-Z_]+)\.?.*?task_id=(?P<task>[\w.]+)")
 
@@ -50,14 +56,26 @@ def run_dag(dag_id: str, conf: dict[str, object]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m parkops.run_dag", description=__doc__.split("\n")[0])
-    parser.add_argument("dag_id")
-    parser.add_argument("--from", dest="delivery_from", required=True, type=dt.date.fromisoformat)
-    parser.add_argument("--to", dest="delivery_to", required=True, type=dt.date.fromisoformat)
+    parser.add_argument("dag_ids", nargs="+", metavar="DAG_ID")
+    parser.add_argument("--from", dest="delivery_from", type=dt.date.fromisoformat)
+    parser.add_argument("--to", dest="delivery_to", type=dt.date.fromisoformat)
     args = parser.parse_args(argv)
-    if args.delivery_to < args.delivery_from:
+    ingesting = [dag_id for dag_id in args.dag_ids if dag_id not in RANGELESS_DAGS]
+    if ingesting and (args.delivery_from is None or args.delivery_to is None):
+        parser.error(f"--from and --to are required for {', '.join(ingesting)}")
+    if ingesting and args.delivery_to < args.delivery_from:
         parser.error(f"--to {args.delivery_to} is before --from {args.delivery_from}")
-    conf = {"delivery_from": args.delivery_from.isoformat(), "delivery_to": args.delivery_to.isoformat()}
-    return run_dag(args.dag_id, conf)
+    started = time.monotonic()
+    for dag_id in args.dag_ids:
+        conf: dict[str, object] = {}
+        if dag_id not in RANGELESS_DAGS:
+            conf = {"delivery_from": args.delivery_from.isoformat(), "delivery_to": args.delivery_to.isoformat()}
+        status = run_dag(dag_id, conf)
+        if status != 0:
+            return status
+    if len(args.dag_ids) > 1:
+        print(f"   {len(args.dag_ids)} DAG runs succeeded in {time.monotonic() - started:.0f} s")
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""End to end through Airflow: `airflow dags test` runs of ingest_enterprise_registrations.
+"""End to end through Airflow: `airflow dags test` runs of ingest_enterprise_registrations, then build_marts.
 
 Each run is a real DAG run in a fresh Airflow metadata database (tasks in process), on generated
 landing files, against a DuckDB and a PostgreSQL warehouse. The mart is compared with an
@@ -54,6 +54,7 @@ def run_dag(env: dict[str, str], landing: Path, warehouse_url: str, first: dt.da
             "-m",
             "parkops.run_dag",
             "ingest_enterprise_registrations",
+            "build_marts",
             "--from",
             first.isoformat(),
             "--to",

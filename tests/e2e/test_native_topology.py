@@ -4,8 +4,9 @@ Each Airflow component is a process of its own (as in ``docker-compose.yml``), w
 PostgreSQL metadata database, the CeleryExecutor on a Redis broker (a Redis database of this
 test's own, flushed afterwards), a fresh PostgreSQL warehouse and ports picked at run time. A run
 of ``ingest_enterprise_registrations`` is triggered through REST API v2 with a JWT from the simple
-auth manager, must succeed with every task executed by the Celery worker, and the warehouse it
-leaves must match the independent recount of the landing files.
+auth manager, must succeed with every task executed by the Celery worker; the asset it updates
+must make the scheduler trigger ``build_marts`` (data-aware scheduling, no clock), whose rebuild
+must leave marts that match the independent recount of the landing files.
 
 PostgreSQL and Redis on loopback are required: without them the test is skipped with a loud
 reason, except when ``CI=true`` where their absence is a failure.
@@ -41,14 +42,9 @@ from support.topology import (
 PROJECT = Path(__file__).resolve().parents[2]
 DAG_ID = "ingest_enterprise_registrations"
 FIRST, LAST = dt.date(2025, 3, 3), dt.date(2025, 3, 7)  # 5 delivery days
-TASK_IDS = {
-    "resolve_delivery_range",
-    "load_reference_data",
-    "discover_files",
-    "ingest_files",
-    "build_core",
-    "build_marts",
-}
+TASK_IDS = {"resolve_delivery_range", "load_reference_data", "discover_files", "ingest_files"}
+MARTS_DAG_ID = "build_marts"
+MARTS_TASK_IDS = {"plan_rebuild", "rebuild"}
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 STARTUP_TIMEOUT = 150  # s: api-server healthy and the DAG parsed
 RUN_TIMEOUT = 360  # s: the DAG run reaches a terminal state
@@ -232,11 +228,11 @@ def native_airflow(postgres_server: str, tmp_path: Path) -> Iterator[NativeAirfl
         assert not leftovers, f"processes left after teardown: {[(p.pid, p.name()) for p in leftovers]}"
 
 
-def _await_run(client: httpx.Client, run_id: str) -> dict:
+def _await_run(client: httpx.Client, run_id: str, dag_id: str = DAG_ID) -> dict:
     deadline = time.monotonic() + RUN_TIMEOUT
     run: dict = {}
     while time.monotonic() < deadline:
-        response = client.get(f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}")
+        response = client.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}")
         response.raise_for_status()
         run = response.json()
         if run["state"] in TERMINAL_STATES:
@@ -245,10 +241,23 @@ def _await_run(client: httpx.Client, run_id: str) -> dict:
     raise TimeoutError(f"run {run_id} not finished after {RUN_TIMEOUT} s: {run.get('state')}")
 
 
-def _task_instances(client: httpx.Client, run_id: str) -> list[dict]:
-    response = client.get(f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances")
+def _task_instances(client: httpx.Client, run_id: str, dag_id: str = DAG_ID) -> list[dict]:
+    response = client.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances")
     response.raise_for_status()
     return response.json()["task_instances"]
+
+
+def _await_asset_triggered_run(client: httpx.Client, dag_id: str) -> dict:
+    """The first run of ``dag_id`` the scheduler created from an asset event, once finished."""
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while time.monotonic() < deadline:
+        response = client.get(f"/api/v2/dags/{dag_id}/dagRuns")
+        response.raise_for_status()
+        runs = [run for run in response.json()["dag_runs"] if run["run_type"] == "asset_triggered"]
+        if runs:
+            return _await_run(client, runs[0]["dag_run_id"], dag_id)
+        time.sleep(2)
+    raise TimeoutError(f"no asset-triggered run of {dag_id} after {RUN_TIMEOUT} s")
 
 
 def _warehouse_tables(warehouse_url: str) -> dict[str, list[tuple]]:
@@ -270,8 +279,9 @@ def test_celery_topology_runs_the_dag_through_rest_api(native_airflow: NativeAir
     started = time.monotonic()
     client = native_airflow.client
     try:
-        response = client.patch(f"/api/v2/dags/{DAG_ID}", json={"is_paused": False})
-        assert response.status_code == 200, response.text
+        for dag_id in (DAG_ID, MARTS_DAG_ID):
+            response = client.patch(f"/api/v2/dags/{dag_id}", json={"is_paused": False})
+            assert response.status_code == 200, response.text
         conf = {"delivery_from": FIRST.isoformat(), "delivery_to": LAST.isoformat()}
         response = client.post(f"/api/v2/dags/{DAG_ID}/dagRuns", json={"logical_date": None, "conf": conf})
         assert response.status_code == 200, response.text
@@ -297,6 +307,14 @@ def test_celery_topology_runs_the_dag_through_rest_api(native_airflow: NativeAir
             )
         scheduler_log = native_airflow.topology.components[1].log_path.read_text(encoding="utf-8", errors="replace")
         assert any("Loaded executor" in line and "CeleryExecutor" in line for line in scheduler_log.splitlines())
+
+        # Data-aware scheduling: the ingest run's asset event makes the scheduler run build_marts.
+        marts_run = _await_asset_triggered_run(client, MARTS_DAG_ID)
+        marts_states = {
+            ti["task_id"]: ti["state"] for ti in _task_instances(client, marts_run["dag_run_id"], MARTS_DAG_ID)
+        }
+        assert marts_run["state"] == "success", f"{MARTS_DAG_ID}: {marts_run['state']}; task states {marts_states}"
+        assert marts_states == dict.fromkeys(MARTS_TASK_IDS, "success")
 
         tables = _warehouse_tables(native_airflow.warehouse_url)
         expected = expected_landing(native_airflow.landing, FIRST, LAST)

@@ -81,7 +81,7 @@ def parse_visit_line(text: str) -> tuple[dict | None, str | None, str | None]:
     try:
         record = json.loads(text)
     except json.JSONDecodeError as error:
-        return None, "line_invalid_json", f"not valid JSON: {error.msg} (line column {error.colno})"
+        return None, "line_invalid_json", f"not valid JSON: {error.msg} at character {error.pos + 1}"
     if not isinstance(record, dict):
         return None, "line_not_an_object", f"a visit must be a JSON object, got {type(record).__name__}"
     needs = record.get(NEEDS_KEY)

@@ -74,6 +74,10 @@ def prepare_incubator_report(path: Path, delivery_date: str, inputs: ValidationI
             rule="report_sheet_missing",
         ).with_rows(received)
     report_table = sheets[REPORT_SHEET]
+    if not report_table.headers:
+        raise FileRejected(f"sheet {REPORT_SHEET} is empty: no header row", rule="file_empty").with_rows(received)
+    # An empty tenant sheet is a list with no tenants (the incubator has none at month end).
+    empty_tenant_list = TENANT_SHEET in sheets and not sheets[TENANT_SHEET].headers
     report_rows = len(report_table.rows) + len(report_table.malformed_rows)
     if report_rows != 1:
         raise FileRejected(
@@ -83,14 +87,14 @@ def prepare_incubator_report(path: Path, delivery_date: str, inputs: ValidationI
     report = _prepare_sheet(INCUBATOR_REPORTS, sheets, REPORT_SHEET, delivery_date, inputs, received)
     tenants = (
         _prepare_sheet(INCUBATOR_TENANTS, sheets, TENANT_SHEET, delivery_date, inputs, received)
-        if TENANT_SHEET in sheets
+        if TENANT_SHEET in sheets and not empty_tenant_list
         else None
     )
 
     # The reporting month must be before the delivery month: reports for M arrive during M+1.
     delivery_first = dt.date.fromisoformat(delivery_date)
     report.normalised["latest_report_month"] = _month_before(delivery_first).isoformat()
-    report.normalised["has_tenant_list"] = tenants is not None
+    report.normalised["has_tenant_list"] = TENANT_SHEET in sheets
     report_part, unit_rows, failures, records = tabular_part(
         "incubator_reports",
         report,

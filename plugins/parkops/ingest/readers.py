@@ -277,8 +277,8 @@ def read_xlsx(path: Path) -> tuple[list[str], list[tuple[int, list[str]]], list[
 def read_workbook_sheets(path: Path, sheet_names: set[str]) -> dict[str, RawTable]:
     """The named sheets of a workbook that exist (names compared after trimming), as tables.
 
-    A sheet that exists but is empty is rejected (``file_empty``); deciding which sheets are
-    required is the feed's business.
+    A sheet that exists but is empty comes back without headers or rows; deciding which sheets
+    are required, and what an empty one means, is the feed's business.
     """
     if path.suffix.lower() != ".xlsx":
         raise FileRejected(
@@ -286,6 +286,9 @@ def read_workbook_sheets(path: Path, sheet_names: set[str]) -> dict[str, RawTabl
         )
     tables = {}
     for name, cells in _workbook_cells(path, sheet_names).items():
+        if not any(_cell_text(value).strip() for row in cells for value in row):
+            tables[name] = RawTable([], [], "xlsx", None)  # an empty sheet: no header, no rows
+            continue
         headers, rows, malformed = shape_sheet(cells, f"sheet {name}")
         tables[name] = RawTable(headers, rows, "xlsx", None, malformed)
     return tables

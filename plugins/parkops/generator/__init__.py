@@ -1,6 +1,6 @@
-"""Deterministic sample data for the three parkops feeds (``python -m parkops.generator``).
+"""Deterministic sample data for the parkops feeds (``python -m parkops.generator``).
 
-Layout, so that visits and incubator reports can be added on the same enterprise population:
+Layout: every feed is generated on the same enterprise population.
 
 - ``refdata``: parks, industry classes and tags from the seeds, reshaped into weighted pools.
 - ``vocab``: names, streets, enterprise types, phone prefixes (pure data).
@@ -10,6 +10,12 @@ Layout, so that visits and incubator reports can be added on the same enterprise
   ``write_registrations`` (delivery folders, files, summary).
 - ``rendering`` / ``writers`` / ``defects``: file styles and messy values, reproducible CSV/XLSX
   bytes, and the deliberate row and file errors.
+- ``shared``: the firms the registrations feed has delivered, day by day (``KnownFirmRegistry``
+  over a replay of the registration simulation), so that visits and incubator tenants link to
+  enterprises the pipeline knows; defect decks, summaries, folder hygiene.
+- ``roster`` / ``visits``: the service staff and their visits, needs and need status flow (feed 2).
+- ``incubators``: incubator monthly workbooks and tenant lists (feed 3).
+- ``manual_statistics``: the hand-typed statistics of the two KPIs no feed carries.
 
 Everything is derived from ``--seed`` through string-seeded ``random.Random`` streams (stable
 across processes and platforms), so the same arguments always give byte-identical files.

@@ -186,7 +186,7 @@ def prepare_table(
         elif column.kind is Kind.BOOLEAN:
             values = [normalise.normalise_boolean(value) for value in values]
         elif column.kind is Kind.YES_NO:
-            values = [{"是": "true", "否": "false"}.get(value, value) for value in values]
+            values = [normalise.normalise_yes_no(value) for value in values]
         if column.default is not None:
             values = [column.default if value is None else value for value in values]
         normalised[column.name] = pd.Series(values, index=raw.index, dtype=object)
@@ -269,7 +269,8 @@ def prepare_manual_statistics(path: Path, delivery_date: str, inputs: Validation
     normalised = prepared.normalised
     periods = [normalise.normalise_period(value) for value in normalised["period"]]
     normalised["period_start"] = [
-        period[0] if period else original for period, original in zip(periods, normalised["period"], strict=True)
+        period[0] if period else None if original is None else normalise.UNRECOGNISED + original
+        for period, original in zip(periods, normalised["period"], strict=True)
     ]
     normalised["period_end"] = [period[1] if period else None for period in periods]
     normalised["period_label"] = [period[2] if period else None for period in periods]

@@ -153,28 +153,43 @@ def normalise_industry_code(value: str | None, division_sections: dict[str, str]
 
 _MONTH_PATTERNS = (
     re.compile(r"^(\d{4})-(\d{1,2})$"),
+    # An Excel date cell formatted as a month holds its first day (read as 2025-03-01).
+    re.compile(r"^(\d{4})-(\d{2})-01$"),
     re.compile(r"^(\d{4})(\d{2})$"),
     re.compile(r"^(\d{4})年(\d{1,2})月$"),
 )
 
 
-def normalise_month(value: object) -> str | None:
-    """Reporting month ``2025-03``, ``202503`` or ``2025年3月`` -> ``2025-03-01`` (first day).
+#: Prefix of a value a normaliser could not read, where the original text could pass a later
+#: check by accident (``2025-03-15`` is a valid ISO date but not a reporting month). The
+#: quarantine shows the value as received, never this marked text.
+UNRECOGNISED = "unrecognised: "
 
-    Anything else (including month 13) is returned as given for the suite to reject.
-    """
-    text = clean_text(value)
-    if text is None:
-        return None
+
+def _month_parts(text: str) -> tuple[int, int] | None:
     folded = fold_fullwidth(text).replace(" ", "")
     for pattern in _MONTH_PATTERNS:
         match = pattern.match(folded)
         if match:
             year, month = (int(part) for part in match.groups())
-            if 1 <= month <= 12:
-                return f"{year:04d}-{month:02d}-01"
-            return text
-    return text
+            return (year, month) if 1 <= month <= 12 else None
+    return None
+
+
+def normalise_month(value: object) -> str | None:
+    """Reporting month ``2025-03``, ``202503`` or ``2025年3月`` -> ``2025-03-01`` (first day).
+
+    A date on the first of a month (``2025-03-01``) is also the month: it is how a spreadsheet
+    stores a cell formatted as a month. Anything else (a day such as ``2025-03-15``, month 13)
+    comes back marked ``UNRECOGNISED`` for the suite to reject.
+    """
+    text = clean_text(value)
+    if text is None:
+        return None
+    parts = _month_parts(text)
+    if parts is None:
+        return UNRECOGNISED + text
+    return f"{parts[0]:04d}-{parts[1]:02d}-01"
 
 
 _PERIOD_YEAR = re.compile(r"^(\d{4})年?$")
@@ -202,16 +217,24 @@ def normalise_period(value: object) -> tuple[str, str, str] | None:
         first = dt.date(year, 3 * quarter - 2, 1)
         last = (dt.date(year + (quarter == 4), (3 * quarter) % 12 + 1, 1)) - dt.timedelta(days=1)
         return first.isoformat(), last.isoformat(), f"{year:04d}Q{quarter}"
-    month = normalise_month(text)
-    if month and re.fullmatch(r"\d{4}-\d{2}-01", month):
-        first = dt.date.fromisoformat(month)
+    parts = _month_parts(text)
+    if parts is not None:
+        first = dt.date(parts[0], parts[1], 1)
         following = dt.date(first.year + (first.month == 12), first.month % 12 + 1, 1)
-        return month, (following - dt.timedelta(days=1)).isoformat(), month[:7]
+        return first.isoformat(), (following - dt.timedelta(days=1)).isoformat(), first.isoformat()[:7]
     return None
 
 
 _TRUE_TEXTS = frozenset({"true", "是"})
 _FALSE_TEXTS = frozenset({"false", "否"})
+
+
+def normalise_yes_no(value: object) -> str | None:
+    """``是``/``否`` -> ``true``/``false``; anything else (``true``, ``Y``) marked ``UNRECOGNISED``."""
+    text = clean_text(value)
+    if text is None:
+        return None
+    return {"是": "true", "否": "false"}.get(text, UNRECOGNISED + text)
 
 
 def normalise_boolean(value: object) -> str | None:

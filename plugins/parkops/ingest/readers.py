@@ -306,8 +306,7 @@ def read_json_lines(path: Path, data: bytes | None = None) -> tuple[list[tuple[i
         )
     text, encoding = decode_text(path.read_bytes() if data is None else data)
     lines = [(number, line) for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
-    if not lines:
-        raise FileRejected("the file is empty: no line", rule="file_empty")
+    # An export without lines is a day without visits, not a broken file: it loads with 0 rows.
     return lines, encoding
 
 

@@ -85,6 +85,8 @@ def parse_visit_line(text: str) -> tuple[dict | None, str | None, str | None]:
     if not isinstance(record, dict):
         return None, "line_not_an_object", f"a visit must be a JSON object, got {type(record).__name__}"
     needs = record.get(NEEDS_KEY)
+    if needs == "":
+        needs = record[NEEDS_KEY] = None  # empty string means missing (sources.md): no needs
     if needs is not None and not isinstance(needs, list):
         return record, "needs_not_a_list", f"needs (诉求): must be a list of objects, got {_as_text(needs)!r}"
     if needs and not all(isinstance(need, dict) for need in needs):
@@ -108,7 +110,12 @@ def prepare_visits(path: Path, delivery_date: str, inputs: ValidationInputs) -> 
     for unit, (_, text) in enumerate(lines):
         record, rule, reason = parse_visit_line(text)
         if rule is not None:
-            failures.append(UnitFailure(unit, rule, reason, column=NEEDS_KEY if record is not None else None))
+            if record is None:
+                failures.append(UnitFailure(unit, rule, reason))
+            else:
+                failures.append(
+                    UnitFailure(unit, rule, reason, column=NEEDS_KEY, value=_as_text(record.get(NEEDS_KEY)))
+                )
             continue
         for key in record:
             if key not in known_keys:
@@ -122,6 +129,9 @@ def prepare_visits(path: Path, delivery_date: str, inputs: ValidationInputs) -> 
         line_texts.append(text)
         seen_need_ids: dict[str, int] = {}
         for position, need in enumerate(needs, start=1):
+            for key in need:
+                if key not in NEED_FIELDS:
+                    unknown.setdefault(f"{NEEDS_KEY}[].{key}")
             values = _normalised(NEED_FIELDS, need)
             values["visit_id"] = visit["visit_id"]
             values["need_position"] = position

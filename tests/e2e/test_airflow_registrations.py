@@ -8,38 +8,20 @@ independent recount from the landing files, and a second run must change no tabl
 from __future__ import annotations
 
 import datetime as dt
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from support.independent import expected_landing
 from support.landing import generate_registrations
+from support.pipeline import snapshot
 
 PROJECT = Path(__file__).resolve().parents[2]
 FIRST, LAST = dt.date(2025, 3, 3), dt.date(2025, 3, 14)  # 12 days: every file-level defect occurs once
 SCHEMAS = ("raw", "staging", "core", "mart", "ops")
 
 pytestmark = pytest.mark.airflow
-
-
-@pytest.fixture(scope="module")
-def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    home = tmp_path_factory.mktemp("airflow_home")
-    env = {
-        **os.environ,
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT / "plugins"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "GX_ANALYTICS_ENABLED": "False",
-    }
-    airflow = str(Path(sys.executable).with_name("airflow"))
-    subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)
-    subprocess.run([airflow, "pools", "set", "warehouse_writer", "1", "test"], env=env, check=True, capture_output=True)
-    return env
 
 
 @pytest.fixture(scope="module")
@@ -67,25 +49,6 @@ def run_dag(env: dict[str, str], landing: Path, warehouse_url: str, first: dt.da
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "succeeded" in completed.stdout
-
-
-def snapshot(warehouse_url: str) -> dict[str, list[tuple]]:
-    from parkops.warehouse import create_warehouse_engine
-
-    engine = create_warehouse_engine(warehouse_url, read_only=warehouse_url.startswith("duckdb"))
-    tables: dict[str, list[tuple]] = {}
-    with engine.connect() as connection:
-        names = connection.execute(
-            sa.text(
-                "select table_schema, table_name from information_schema.tables "
-                "where table_schema in ('raw', 'staging', 'core', 'mart', 'ops') and table_type = 'BASE TABLE'"
-            )
-        ).all()
-        for schema, table in names:
-            rows = connection.execute(sa.text(f'select * from "{schema}"."{table}"')).all()
-            tables[f"{schema}.{table}"] = sorted((tuple(row) for row in rows), key=repr)
-    engine.dispose()
-    return tables
 
 
 def test_dag_run_matches_independent_recount_and_rerun_changes_nothing(airflow_home, landing, warehouse_url):

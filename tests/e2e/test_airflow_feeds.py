@@ -1,0 +1,218 @@
+"""End to end through Airflow: every feed's ingest DAG, then build_marts, on generated landing files.
+
+Each run is a real DAG run (``airflow dags test``) in a fresh Airflow metadata database, against
+a DuckDB and a PostgreSQL warehouse. The marts are compared with the independent recomputation
+from the landed files (``support.independent_feeds``, no parkops imports): needs resolution by
+month, park and category, the recurring-need episodes, visits per staff and week, 首席代办员
+services, the high-quality incubator count per month, the incubator monthly measures, the manual
+statistics targets, and every file's accounting. Running everything again changes no table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from support import independent_feeds as truth
+from support.pipeline import rows, snapshot
+
+PROJECT = Path(__file__).resolve().parents[2]
+# Five weeks: the generator's 供应链 burst falls in the third; incubator folders 2025-02 and 2025-03.
+FIRST, LAST = dt.date(2025, 2, 3), dt.date(2025, 3, 9)
+DAGS = ("ingest_enterprise_registrations", "ingest_visit_logs", "ingest_incubator_reports", "ingest_manual_statistics")
+
+pytestmark = pytest.mark.airflow
+
+
+@pytest.fixture(scope="module")
+def landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("landing_feeds")
+    command = [sys.executable, "-m", "parkops.generator", "all", "--landing", str(root)]
+    command += ["--from", FIRST.isoformat(), "--to", LAST.isoformat()]
+    subprocess.run(command, check=True, capture_output=True, cwd=PROJECT)
+    return root
+
+
+def run_pipeline(env: dict[str, str], landing: Path, warehouse_url: str) -> None:
+    command = [sys.executable, "-m", "parkops.run_dag", *DAGS, "build_marts"]
+    command += ["--from", FIRST.isoformat(), "--to", LAST.isoformat()]
+    completed = subprocess.run(
+        command,
+        env={**env, "PARKOPS_LANDING_DIR": str(landing), "PARKOPS_WAREHOUSE_URL": warehouse_url},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert completed.stdout.count("succeeded in") >= len(DAGS) + 1
+
+
+def rounded(value: object) -> Decimal | None:
+    return None if value is None else Decimal(str(value)).quantize(Decimal("0.0001"))
+
+
+def audit_of(warehouse_url: str, feed: str) -> dict[str, tuple]:
+    return {
+        row["source_file"]: (row["status"], row["rows_received"], row["rows_loaded"], row["rows_quarantined"])
+        for row in rows(warehouse_url, "select * from ops.file_audit where feed = :feed", {"feed": feed})
+    }
+
+
+def expected_audit(files: dict) -> dict[str, tuple]:
+    return {
+        name: (account.status, account.rows_received, account.rows_loaded, account.rows_quarantined)
+        for name, account in files.items()
+    }
+
+
+@pytest.fixture(scope="module")
+def feeds_truth(landing: Path):
+    visits = truth.read_visits(landing, FIRST, LAST)
+    incubators = truth.read_incubator_reports(landing, FIRST.strftime("%Y-%m"), LAST.strftime("%Y-%m"))
+    manual = truth.read_manual_statistics(landing, FIRST, LAST)
+    return visits, incubators, manual
+
+
+def test_feeds_through_airflow_match_the_independent_recomputation(airflow_home, landing, warehouse_url, feeds_truth):
+    visits, incubators, manual = feeds_truth
+    run_pipeline(airflow_home, landing, warehouse_url)
+
+    # Accounting: every file's status and counts, nothing lost.
+    assert audit_of(warehouse_url, "visits") == expected_audit(visits.files)
+    assert audit_of(warehouse_url, "manual_statistics") == expected_audit(manual.files)
+    incubator_audit = audit_of(warehouse_url, "incubator_reports")
+    assert {name: audit[0] for name, audit in incubator_audit.items()} == {
+        name: account.status for name, account in incubators.files.items()
+    }
+    assert all(received == loaded + quarantined for _, received, loaded, quarantined in incubator_audit.values())
+
+    # 诉求办结率 / 办结时长 by raised month x park x category, totals included.
+    expected_needs = {
+        (month, park, category): (
+            result.needs_raised,
+            result.needs_resolved,
+            rounded(result.resolution_rate),
+            rounded(result.median_days_to_resolve),
+        )
+        for (month, park, category), result in truth.needs_resolution(visits).items()
+    }
+    mart_needs = {
+        (row["raised_month"], row["park_code"], row["category"]): (
+            row["needs_raised"],
+            row["needs_resolved"],
+            rounded(row["resolution_rate"]),
+            rounded(row["median_days_to_resolve"]),
+        )
+        for row in rows(warehouse_url, "select * from mart.needs_resolution")
+    }
+    assert mart_needs == expected_needs
+    assert sum(value[0] for key, value in expected_needs.items() if key[1:] == ("all", "全部")) > 30
+
+    # 共性诉求: the episodes, and the generator's burst among them.
+    expected_episodes = {
+        (episode.category, episode.episode_start, episode.first_hot_day, episode.last_hot_day): (
+            episode.enterprises,
+            episode.needs,
+            episode.peak_enterprises_7d,
+        )
+        for episode in truth.recurring_episodes(visits)
+    }
+    mart_episodes = {
+        (row["category"], row["episode_start"], row["first_hot_day"], row["last_hot_day"]): (
+            row["enterprises"],
+            row["needs"],
+            row["peak_enterprises_7d"],
+        )
+        for row in rows(warehouse_url, "select * from mart.recurring_needs")
+    }
+    assert mart_episodes == expected_episodes
+    assert any(key[0] == "供应链" and value[0] >= 15 for key, value in mart_episodes.items())
+
+    # 人均周走访数 per ISO week and role.
+    expected_weeks = {
+        (week_start, role): (week.visitors, week.visits, rounded(week.visits_per_visitor))
+        for (week_start, role), week in truth.visits_per_staff_week(visits).items()
+    }
+    mart_weeks = {
+        (row["week_start"], row["visitor_role"]): (row["visitors"], row["visits"], rounded(row["visits_per_visitor"]))
+        for row in rows(warehouse_url, "select * from mart.visits_per_staff_week")
+    }
+    assert mart_weeks == expected_weeks
+
+    # 首席代办员代办次数 per month and park.
+    expected_agents = {
+        key: (value.services, value.agents, value.enterprises) for key, value in truth.agent_services(visits).items()
+    }
+    mart_agents = {
+        (row["month"], row["park_code"]): (row["services"], row["agents"], row["enterprises"])
+        for row in rows(warehouse_url, "select * from mart.agent_services")
+    }
+    assert mart_agents == expected_agents
+
+    # 高质量孵化器数量 per month, zone-wide.
+    mart_hq = {
+        row["month"]: row["high_quality_incubators"]
+        for row in rows(warehouse_url, "select * from mart.high_quality_incubators where park_code = 'all'")
+    }
+    assert mart_hq
+    assert mart_hq == {month: truth.high_quality_count(incubators, month) for month in mart_hq}
+    assert all(15 <= count <= 20 for count in mart_hq.values()), mart_hq
+
+    # Incubator monthly measures.
+    expected_monthly = {
+        key: (value.incubatees, rounded(value.funded_share), rounded(value.revenue_per_m2_10k), value.version_count)
+        for key, value in truth.incubator_monthly(incubators).items()
+    }
+    mart_monthly = {
+        (row["month"], row["incubator_id"]): (
+            row["incubatees"],
+            rounded(row["funded_share"]),
+            rounded(row["revenue_per_m2_10k"]),
+            row["version_count"],
+        )
+        for row in rows(warehouse_url, "select * from mart.incubator_monthly")
+    }
+    assert mart_monthly == expected_monthly
+
+    # Every target has a row per as-of date; the manual statistics ones equal the recomputation.
+    progress = rows(
+        warehouse_url,
+        "select * from mart.kpi_target_progress "
+        "where as_of_date = (select max(as_of_date) from mart.kpi_target_progress)",
+    )
+    by_code = {row["kpi_code"]: row for row in progress}
+    assert set(by_code) == set(truth_kpi_codes())
+    as_of = progress[0]["as_of_date"]
+    assert rounded(by_code["leading_industry_share"]["actual"]) == rounded(truth.leading_industry_share(manual, as_of))
+    assert rounded(by_code["trillion_parks"]["actual"]) == rounded(truth.trillion_parks(manual, as_of))
+    assert rounded(by_code["hq_incubators"]["actual"]) == rounded(truth.hq_incubators_kpi(incubators, as_of))
+    for code in ("new_tech_per_day", "hq_incubators", "visits_per_staff_week", "needs_resolution"):
+        assert by_code[code]["data_status"] == "ok" and by_code[code]["actual"] is not None, by_code[code]
+
+    # Personal data never reaches core or mart: no column holds a visitor name.
+    names = {row["visitor_name"] for row in rows(warehouse_url, "select visitor_name from staging.visits")} - {None}
+    leaked = rows(
+        warehouse_url,
+        "select table_schema, table_name, column_name from information_schema.columns "
+        "where table_schema in ('core', 'mart') and column_name like '%name%'",
+    )
+    for column in leaked:
+        values = rows(
+            warehouse_url,
+            f'select distinct "{column["column_name"]}" as v from {column["table_schema"]}.{column["table_name"]}',
+        )
+        assert not names & {value["v"] for value in values}, column
+
+    # Everything again, through Airflow: nothing may change.
+    before = snapshot(warehouse_url)
+    run_pipeline(airflow_home, landing, warehouse_url)
+    assert snapshot(warehouse_url) == before
+
+
+def truth_kpi_codes() -> list[str]:
+    seeds = PROJECT / "seeds" / "kpi_targets.csv"
+    return [line.split(",", 1)[0] for line in seeds.read_text(encoding="utf-8").splitlines()[1:] if line.strip()]

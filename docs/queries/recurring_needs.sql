@@ -1,6 +1,9 @@
 -- Latest progress of 共性诉求 (recurring_needs)
--- Its feed (visits) is not built yet: the row shows data_status 'no data' and a null actual until the feed arrives.
+-- 共性诉求 episodes with a hot day in the 30 days ending on the as-of date (a detection rule: reported, not judged). Shows the latest as-of date with data.
 select as_of_date, kpi_name, actual, target, target_upper, unit, direction, attainment, on_track, data_status
 from mart.kpi_target_progress
 where kpi_code = 'recurring_needs'
-  and as_of_date = (select max(as_of_date) from mart.kpi_target_progress where kpi_code = 'recurring_needs');
+  and as_of_date = coalesce(
+      (select max(as_of_date) from mart.kpi_target_progress where kpi_code = 'recurring_needs' and data_status = 'ok'),
+      (select max(as_of_date) from mart.kpi_target_progress where kpi_code = 'recurring_needs')
+  );

@@ -13,7 +13,14 @@ from pathlib import Path
 
 from parkops.config import seeds_dir
 
-SEED_NAMES = ("parks", "industry_classes", "qualification_tags", "kpi_targets")
+SEED_NAMES = (
+    "parks",
+    "industry_classes",
+    "qualification_tags",
+    "kpi_targets",
+    "park_evaluation_weights",
+    "park_evaluation_rules",
+)
 
 
 def seed_path(name: str) -> Path:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from parkops.reference import SEED_NAMES, read_seed, seed_path
@@ -154,7 +156,11 @@ COLUMNS = {
         "due_date",
         "source",
         "definition",
+        "window_days",
+        "qualifying_value",
     ],
+    "park_evaluation_weights": ["component", "weight", "raw_value", "score_rule"],
+    "park_evaluation_rules": ["rule_code", "rule_value", "unit", "description"],
 }
 BOOLEANS = {"true", "false"}
 
@@ -472,3 +478,31 @@ def test_service_targets(kpis: dict[str, dict[str, str]]) -> None:
     ) == ("5", "threshold")
     assert kpis["needs_resolution"]["target_value"] == ""
     assert kpis["agent_services"]["target_value"] == ""
+
+
+def test_kpi_windows_and_qualifying_values(kpis: dict[str, dict[str, str]]) -> None:
+    """Only the rules that need them carry a window or a qualifying value (seeds/README.md)."""
+    assert {code for code, row in kpis.items() if row["window_days"]} == {"recurring_needs"}
+    assert kpis["recurring_needs"]["window_days"] == "7"
+    assert {code for code, row in kpis.items() if row["qualifying_value"]} == {"trillion_parks"}
+    assert kpis["trillion_parks"]["qualifying_value"] == "10000"  # 亿元: 1 万亿
+
+
+# --- park evaluation -------------------------------------------------------------------------
+
+
+def test_park_evaluation_weights() -> None:
+    rows = {row["component"]: row for row in read_seed("park_evaluation_weights")}
+    assert set(rows) == {"new_tech", "incubator_quality", "needs_resolution", "key_coverage"}
+    weights = [Decimal(row["weight"]) for row in rows.values()]
+    assert all(weight > 0 for weight in weights)
+    assert sum(weights) == 1
+    assert all(row["raw_value"] and row["score_rule"] for row in rows.values())
+
+
+def test_park_evaluation_rules() -> None:
+    rows = {row["rule_code"]: row for row in read_seed("park_evaluation_rules")}
+    assert set(rows) == {"failing_score_below", "max_leading_industries"}
+    assert Decimal(rows["failing_score_below"]["rule_value"]) == 60
+    assert Decimal(rows["max_leading_industries"]["rule_value"]) == 3  # 主导产业不超过3个
+    assert all(row["unit"] and row["description"] for row in rows.values())

@@ -14,6 +14,8 @@ SEED_TABLES = {
     "industry_classes": "dim_industry_class",
     "qualification_tags": "dim_qualification_tag",
     "kpi_targets": "dim_kpi_target",
+    "park_evaluation_weights": "dim_park_evaluation_weight",
+    "park_evaluation_rules": "dim_park_evaluation_rule",
 }
 
 

@@ -1,8 +1,20 @@
-"""Build ``core`` and ``mart`` tables from ``sql/<layer>/<table>.sql``, each layer in one transaction."""
+"""Build ``core``, ``ops`` and ``mart`` tables from ``sql/<layer>/<table>.sql``.
+
+Every table listed is rebuilt whole (its SQL reads all loaded history), so a rerun of any interval
+produces exactly the same rows. Tables are grouped per feed family, each with its core and mart
+build order; the shared tables read every family and are rebuilt with any of them.
+
+- :func:`build_families` / :func:`build_all`: core, then ops, then mart of the chosen families in
+  **one transaction** (on PostgreSQL at isolation level REPEATABLE READ: every statement reads
+  the same snapshot of staging, so the layers are consistent with each other even while an
+  ingestion commits new rows). Readers see the old tables or the new ones, never a mix.
+- :func:`build_tables`: one layer's tables in one transaction (e.g. the load benchmark).
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 from sqlalchemy.engine import Engine
 
@@ -10,16 +22,96 @@ from parkops import warehouse
 
 log = logging.getLogger(__name__)
 
-#: Build order per feed: every table listed is rebuilt whole (the SQL reads all loaded history,
-#: so a rerun of any interval produces exactly the same rows).
+#: Registrations (feed 1).
 REGISTRATIONS_CORE = ("fct_registration_events", "dim_enterprise")
-REGISTRATIONS_MART = ("daily_new_tech_enterprises", "new_tech_per_day_windows", "kpi_target_progress")
+REGISTRATIONS_MART = ("daily_new_tech_enterprises", "new_tech_per_day_windows")
+#: Visits and needs (feed 2). Order matters: each table reads the ones before it.
+VISITS_CORE = ("fct_visits", "dim_visitor", "fct_need_records", "fct_need_status_changes")
+VISITS_MART = (
+    "staff_week_visits",
+    "visits_per_staff_week",
+    "key_enterprise_coverage",
+    "recurring_needs",
+    "need_status",
+    "needs_resolution",
+    "agent_services",
+)
+#: Incubator monthly reports (feed 3).
+INCUBATORS_CORE = ("fct_incubator_reports", "dim_incubator", "fct_incubator_tenants")
+INCUBATORS_MART = ("incubator_monthly", "high_quality_incubators")
+#: Manual statistics: read by kpi_target_progress only.
+MANUAL_CORE = ("fct_manual_statistics",)
+MANUAL_MART: tuple[str, ...] = ()
+#: Read every family: rebuilt by every build_families call, after the families' own tables.
+SHARED_OPS = ("unknown_enterprise_references",)
+SHARED_MART = ("kpi_target_progress", "park_evaluation")
+
+#: family (named after the feed it reads) -> (core tables, mart tables), in build order.
+FAMILIES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "registrations": (REGISTRATIONS_CORE, REGISTRATIONS_MART),
+    "visits": (VISITS_CORE, VISITS_MART),
+    "incubator_reports": (INCUBATORS_CORE, INCUBATORS_MART),
+    "manual_statistics": (MANUAL_CORE, MANUAL_MART),
+}
+#: Families whose core tables read another family's: visits and incubator tenants look USCCs up
+#: in core.dim_enterprise_current (enterprise_known, key enterprises by tag), so rebuilding
+#: registrations rebuilds them too; otherwise their flags would describe the old registry.
+DEPENDENTS: dict[str, tuple[str, ...]] = {"registrations": ("visits", "incubator_reports")}
 
 
 def build_tables(engine: Engine, layer: str, tables: tuple[str, ...]) -> dict[str, int]:
+    """Rebuild ``tables`` of one layer, in order, in one transaction; rows per table."""
     counts: dict[str, int] = {}
     with engine.begin() as connection:
         for table in tables:
             counts[table] = warehouse.rebuild_table(connection, layer, table)
             log.info("%s.%s: %d rows", layer, table, counts[table])
     return counts
+
+
+def family_closure(families: Iterable[str]) -> list[str]:
+    """The families asked for plus those that read them (DEPENDENTS), in FAMILIES order."""
+    wanted = set()
+    pending = list(families)
+    while pending:
+        family = pending.pop()
+        if family not in FAMILIES:
+            raise KeyError(f"unknown table family {family!r}; known: {', '.join(FAMILIES)}")
+        if family not in wanted:
+            wanted.add(family)
+            pending.extend(DEPENDENTS.get(family, ()))
+    return [family for family in FAMILIES if family in wanted]
+
+
+def build_plan(families: Iterable[str]) -> list[tuple[str, str]]:
+    """``(layer, table)`` in build order: every chosen family's core tables, the shared ops
+    tables, every chosen family's mart tables, then the shared marts (each table once)."""
+    chosen = family_closure(families)
+    plan: list[tuple[str, str]] = []
+    plan += [("core", table) for family in chosen for table in FAMILIES[family][0]]
+    plan += [("ops", table) for table in SHARED_OPS]
+    plan += [("mart", table) for family in chosen for table in FAMILIES[family][1] if table not in SHARED_MART]
+    plan += [("mart", table) for table in SHARED_MART]
+    return plan
+
+
+def build_families(engine: Engine, families: Iterable[str]) -> dict[str, int]:
+    """Rebuild the families' tables (with their dependents and the shared tables) in one
+    transaction, at REPEATABLE READ on PostgreSQL; returns rows per ``layer.table``."""
+    plan = build_plan(families)
+    counts: dict[str, int] = {}
+    with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            # One snapshot for every statement: a core table and the mart built from it see the
+            # same staging rows even if an ingestion commits meanwhile (READ COMMITTED would not).
+            connection = connection.execution_options(isolation_level="REPEATABLE READ")
+        with connection.begin():
+            for layer, table in plan:
+                counts[f"{layer}.{table}"] = warehouse.rebuild_table(connection, layer, table)
+                log.info("%s.%s: %d rows", layer, table, counts[f"{layer}.{table}"])
+    return counts
+
+
+def build_all(engine: Engine) -> dict[str, int]:
+    """Rebuild every core, ops and mart table in one transaction (see :func:`build_families`)."""
+    return build_families(engine, FAMILIES)

@@ -2,14 +2,13 @@
 -- core.dim_park_evaluation_weight; a component without data for the park is left out and the
 -- other weights are rescaled (the weighted sum is divided by the weights present). Failing band
 -- and the leading-industry limit come from core.dim_park_evaluation_rule.
+-- A year is evaluated once both daily feeds (registrations and visits) have data in it: a year
+-- seen only through late events, late incubator reports or statistics would judge every park on
+-- one component, and a 通报 there would turn the next year's into a 摘牌.
 with years as (
     select distinct cast(extract(year from event_date) as integer) as year from core.fct_registration_events
-    union
+    intersect
     select distinct cast(extract(year from visit_date) as integer) from core.fct_visits
-    union
-    select distinct cast(extract(year from report_month) as integer) from core.fct_incubator_reports
-    union
-    select distinct cast(extract(year from raised_date) as integer) from core.need_current
 ),
 
 parks as (

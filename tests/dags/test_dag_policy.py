@@ -87,3 +87,39 @@ print(json.dumps({{"elapsed": elapsed, "new": new_top}}))
     assert heavy == [], f"parsing the DAGs imported {heavy}"
     # The time it adds (goal: under 1 s on top of airflow.sdk) is measured by `make bench`, not asserted here.
     print(f"parsing the DAG folder took {result['elapsed']:.3f} s on top of airflow.sdk")
+
+
+@pytest.mark.parametrize(
+    ("dag_id", "expression"),
+    [
+        ("ingest_visit_logs", "30 10 * * *"),
+        ("ingest_incubator_reports", "0 11 11 * *"),
+        ("ingest_manual_statistics", "0 11 * * *"),
+    ],
+)
+def test_feed_dags_cover_a_period_and_write_through_the_pool(dagbag, dag_id, expression):
+    from airflow.sdk import CronDataIntervalTimetable
+
+    dag = dagbag.dags[dag_id]
+    assert isinstance(dag.timetable, CronDataIntervalTimetable)
+    assert (dag.timetable.expression, str(dag.timetable.timezone)) == (expression, "Asia/Shanghai")
+    assert set(dag.params.keys()) == {"delivery_from", "delivery_to"}
+    writers = {task.task_id for task in dag.tasks if task.pool == "warehouse_writer"}
+    assert writers == {"load_reference_data", "ingest_files"}
+    (ingest,) = [task for task in dag.tasks if task.task_id == "ingest_files"]
+    assert [outlet.uri for outlet in ingest.outlets] == [
+        f"parkops://staging/{dag_id.split('_', 1)[1]}".replace("visit_logs", "visits")
+    ]
+
+
+def test_build_marts_is_scheduled_on_every_feed_asset(dagbag):
+    from parkops.assets import FEED_ASSET_URIS, MARTS_ASSET_URI
+
+    dag = dagbag.dags["build_marts"]
+    scheduled_on = {asset.uri for asset in dag.timetable.asset_condition.objects}
+    assert scheduled_on == set(FEED_ASSET_URIS.values())
+    producers = {outlet.uri for other in dagbag.dags.values() for task in other.tasks for outlet in task.outlets}
+    assert set(FEED_ASSET_URIS.values()) <= producers
+    (rebuild,) = [task for task in dag.tasks if task.task_id == "rebuild"]
+    assert rebuild.pool == "warehouse_writer"
+    assert [outlet.uri for outlet in rebuild.outlets] == [MARTS_ASSET_URI]

@@ -9,7 +9,7 @@ ingest run that found nothing new asks for nothing); a manual run rebuilds every
 
 The rebuild runs in **one transaction** (on PostgreSQL at REPEATABLE READ), so every core and
 mart table is computed from the same snapshot of staging, and readers see the old marts or the
-new ones, never a mix. On success it updates the asset ``parkops://mart``, which report DAGs
+new ones, never a mix. On success it updates the asset ``parkops://mart/all``, which report DAGs
 wait for. Definitions: ``docs/measures.md``; tables: ``docs/warehouse.md``.
 """
 

@@ -15,7 +15,7 @@ FEED_ASSET_URIS = {
 }
 
 #: Every mart table, rebuilt together from one snapshot.
-MARTS_ASSET_URI = "parkops://mart"
+MARTS_ASSET_URI = "parkops://mart/all"
 
 
 def feed_of_asset(uri: str) -> str | None:

@@ -8,12 +8,16 @@ skipped with a loud reason, except when ``CI=true``: then absence is a failure.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
 
 POSTGRES_ADMIN_URL = os.environ.get("PARKOPS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -80,3 +84,21 @@ def use_warehouse(warehouse_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """Point the pipeline's configuration at the test warehouse."""
     monkeypatch.setenv("PARKOPS_WAREHOUSE_URL", warehouse_url)
     return warehouse_url
+
+
+# End-to-end tests: a fresh Airflow home (metadata DB and pool) per test module.
+@pytest.fixture(scope="module")
+def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    home = tmp_path_factory.mktemp("airflow_home")
+    env = {
+        **os.environ,
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_DIR / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_DIR / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "GX_ANALYTICS_ENABLED": "False",
+    }
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)
+    subprocess.run([airflow, "pools", "set", "warehouse_writer", "1", "test"], env=env, check=True, capture_output=True)
+    return env

@@ -24,7 +24,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 from support.independent import USCC_CHARSET, build_uscc
-from support.independent_feeds import read_incubator_reports
+from support.independent_feeds import INCUBATOR_HEADERS, read_incubator_reports
 from support.pipeline import rows, run_pipeline
 
 DELIVERY = date(2025, 4, 1)
@@ -42,25 +42,8 @@ VALID = uscc(424242)
 BAD_CHECK = VALID[:17] + next(char for char in USCC_CHARSET if char != VALID[17])
 FULL_WIDTH = str.maketrans({chr(code): chr(code + 0xFEE0) for code in range(0x21, 0x7F)})
 
-#: header -> canonical column, in the order of sources.md
-COLUMNS = {
-    "孵化器编号": "incubator_id",
-    "孵化器名称": "incubator_name",
-    "级别": "level",
-    "高质量孵化器": "is_high_quality",
-    "所属园区": "park_name",
-    "报告期": "report_month",
-    "孵化场地面积（平方米）": "incubation_area_m2",
-    "在孵企业数": "incubatees",
-    "当期新增在孵企业数": "new_incubatees",
-    "当期毕业企业数": "graduated",
-    "累计毕业企业数": "graduated_cumulative",
-    "当期获投融资企业数": "funded_incubatees",
-    "当期融资金额（万元）": "funding_10k",
-    "知识产权授权数": "ip_granted",
-    "在孵企业从业人员数": "incubatee_employees",
-    "在孵企业营业收入（万元）": "incubatee_revenue_10k",
-}
+#: header -> canonical column, in the order of sources.md (the independent reading's copy of the contract)
+COLUMNS = INCUBATOR_HEADERS
 HEADERS = list(COLUMNS)
 LABELS = {column: header for header, column in COLUMNS.items()}
 

@@ -26,6 +26,7 @@ import openpyxl
 import pytest
 from support import independent
 from support.independent import FileRejection, code_text, fold, parse_date, parse_number, uscc_problem
+from support.independent_feeds import INCUBATOR_HEADERS as REPORT_HEADERS
 
 from parkops.generator.__main__ import main
 from parkops.generator.incubators import IncubatorSettings, IncubatorSummary, write_incubator_reports
@@ -62,24 +63,6 @@ CATEGORIES = {"人才", "资金", "空间", "审批", "政策", "供应链", "�
 STATUS_ORDER = {"待处理": 0, "处理中": 1, "已办结": 2}
 RESOLVED = "已办结"
 
-REPORT_HEADERS = {
-    "孵化器编号": "incubator_id",
-    "孵化器名称": "incubator_name",
-    "级别": "level",
-    "高质量孵化器": "is_high_quality",
-    "所属园区": "park_name",
-    "报告期": "report_month",
-    "孵化场地面积（平方米）": "incubation_area_m2",
-    "在孵企业数": "incubatees",
-    "当期新增在孵企业数": "new_incubatees",
-    "当期毕业企业数": "graduated",
-    "累计毕业企业数": "graduated_cumulative",
-    "当期获投融资企业数": "funded_incubatees",
-    "当期融资金额（万元）": "funding_10k",
-    "知识产权授权数": "ip_granted",
-    "在孵企业从业人员数": "incubatee_employees",
-    "在孵企业营业收入（万元）": "incubatee_revenue_10k",
-}
 COUNTS = {
     "incubatees",
     "new_incubatees",

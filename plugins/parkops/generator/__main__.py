@@ -29,7 +29,7 @@ from parkops.generator.manual_statistics import (
     write_manual_statistics,
 )
 from parkops.generator.registrations import RegistrationSettings, format_summary, write_registrations
-from parkops.generator.shared import KnownFirmHistory
+from parkops.generator.shared import KnownFirmHistory, RegistrationLink
 from parkops.generator.visits import VisitSettings, format_visit_summary, write_visits
 
 DEFAULT_SEED = 20250101
@@ -124,19 +124,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _registration_settings(args: argparse.Namespace, landing: Path, defect_rate: float) -> RegistrationSettings:
-    return RegistrationSettings(
-        landing=landing,
-        start=args.start,
-        end=args.end,
-        seed=args.seed,
-        defect_rate=defect_rate,
-        events_per_day=args.events_per_day,
-        population_size=args.population,
+def _registration_link(args: argparse.Namespace, defect_rate: float) -> RegistrationLink:
+    return RegistrationLink(
+        defect_rate=defect_rate, events_per_day=args.events_per_day, population_size=args.population
     )
 
 
-def _visit_settings(args: argparse.Namespace, landing: Path, registration_defect_rate: float) -> VisitSettings:
+def _registration_settings(args: argparse.Namespace, landing: Path, defect_rate: float) -> RegistrationSettings:
+    return _registration_link(args, defect_rate).settings(landing, args.start, args.end, args.seed)
+
+
+def _visit_settings(args: argparse.Namespace, landing: Path, registrations: RegistrationLink) -> VisitSettings:
     return VisitSettings(
         landing=landing,
         start=args.start,
@@ -146,22 +144,18 @@ def _visit_settings(args: argparse.Namespace, landing: Path, registration_defect
         staff_scale=args.staff_scale,
         needs_per_day=args.needs_per_day,
         burst_start=args.burst_start,
-        registration_defect_rate=registration_defect_rate,
-        events_per_day=args.events_per_day,
-        population_size=args.population,
+        registrations=registrations,
     )
 
 
-def _incubator_settings(args: argparse.Namespace, landing: Path, registration_defect_rate: float) -> IncubatorSettings:
+def _incubator_settings(args: argparse.Namespace, landing: Path, registrations: RegistrationLink) -> IncubatorSettings:
     return IncubatorSettings(
         landing=landing,
         start=args.start,
         end=args.end,
         seed=args.seed,
         incubators=args.incubators,
-        registration_defect_rate=registration_defect_rate,
-        events_per_day=args.events_per_day,
-        population_size=args.population,
+        registrations=registrations,
     )
 
 
@@ -177,15 +171,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.feed == "registrations":
             registrations = _registration_settings(args, landing, args.defect_rate)
         elif args.feed == "visits":
-            visits = _visit_settings(args, landing, args.registration_defect_rate)
+            visits = _visit_settings(args, landing, _registration_link(args, args.registration_defect_rate))
         elif args.feed == "incubators":
-            incubators = _incubator_settings(args, landing, args.registration_defect_rate)
+            incubators = _incubator_settings(args, landing, _registration_link(args, args.registration_defect_rate))
         elif args.feed == "manual-statistics":
             manual = _manual_settings(args, landing)
         else:
             registrations = _registration_settings(args, landing, args.defect_rate)
-            visits = _visit_settings(args, landing, args.defect_rate)
-            incubators = _incubator_settings(args, landing, args.defect_rate)
+            link = _registration_link(args, args.defect_rate)
+            visits = _visit_settings(args, landing, link)
+            incubators = _incubator_settings(args, landing, link)
             manual = _manual_settings(args, landing)
     except ValueError as error:
         parser.error(str(error))

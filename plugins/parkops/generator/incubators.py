@@ -41,6 +41,7 @@ from parkops.generator.shared import (
     KindDealer,
     KnownFirmHistory,
     KnownFirmRegistry,
+    RegistrationLink,
     add_months,
     clean_folder,
     format_feed_summary,
@@ -160,10 +161,8 @@ class IncubatorSettings:
     end: date
     seed: int = 20250101
     incubators: int = 120
-    #: The registrations feed the tenant lists link to (same values as ``registrations`` used).
-    registration_defect_rate: float = 0.01
-    events_per_day: int = 600
-    population_size: int = 20000
+    #: The registrations feed the tenant lists link to (the options ``registrations`` was run with).
+    registrations: RegistrationLink = field(default_factory=RegistrationLink)
 
     def __post_init__(self) -> None:
         if self.end < self.start:
@@ -172,15 +171,7 @@ class IncubatorSettings:
             raise ValueError(f"--incubators must be within 1..9999, got {self.incubators}")
 
     def registration_settings(self) -> RegistrationSettings:
-        return RegistrationSettings(
-            landing=self.landing,
-            start=self.start,
-            end=self.end,
-            seed=self.seed,
-            defect_rate=self.registration_defect_rate,
-            events_per_day=self.events_per_day,
-            population_size=self.population_size,
-        )
+        return self.registrations.settings(self.landing, self.start, self.end, self.seed)
 
     @property
     def folders(self) -> list[date]:

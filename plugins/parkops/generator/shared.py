@@ -38,6 +38,30 @@ from parkops.generator.workdays import is_workday
 # --- firms the registrations feed has delivered ------------------------------------------------
 
 
+@dataclass(frozen=True)
+class RegistrationLink:
+    """How the registrations feed a linked feed refers to was generated (its defaults by default).
+
+    Visits and incubator tenants must name firms the registrations feed delivered, so their
+    generators replay that feed's simulation with these options and the same range and seed.
+    """
+
+    defect_rate: float = 0.01
+    events_per_day: int = 600
+    population_size: int = 20000
+
+    def settings(self, landing: Path, start: date, end: date, seed: int) -> RegistrationSettings:
+        return RegistrationSettings(
+            landing=landing,
+            start=start,
+            end=end,
+            seed=seed,
+            defect_rate=self.defect_rate,
+            events_per_day=self.events_per_day,
+            population_size=self.population_size,
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class KnownFirm:
     """A firm as the pipeline knows it after the registration deliveries applied so far."""

@@ -53,6 +53,7 @@ from parkops.generator.shared import (
     KnownFirm,
     KnownFirmHistory,
     KnownFirmRegistry,
+    RegistrationLink,
     clean_folder,
     format_feed_summary,
     next_workday,
@@ -209,10 +210,8 @@ class VisitSettings:
     staff_scale: float = 1.0
     needs_per_day: float = 1.75
     burst_start: date | None = None  # Monday of the burst week; None: the first Monday at 40% of the range
-    #: The registrations feed the visits link to (same values as ``registrations`` was run with).
-    registration_defect_rate: float = 0.01
-    events_per_day: int = 600
-    population_size: int = 20000
+    #: The registrations feed the visits link to (the options ``registrations`` was run with).
+    registrations: RegistrationLink = field(default_factory=RegistrationLink)
 
     def __post_init__(self) -> None:
         if self.end < self.start:
@@ -231,15 +230,7 @@ class VisitSettings:
         return (self.end - self.start).days + 1
 
     def registration_settings(self) -> RegistrationSettings:
-        return RegistrationSettings(
-            landing=self.landing,
-            start=self.start,
-            end=self.end,
-            seed=self.seed,
-            defect_rate=self.registration_defect_rate,
-            events_per_day=self.events_per_day,
-            population_size=self.population_size,
-        )
+        return self.registrations.settings(self.landing, self.start, self.end, self.seed)
 
 
 @dataclass(slots=True)

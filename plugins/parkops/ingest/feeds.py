@@ -9,6 +9,7 @@ and ``prepare_manual_statistics`` wrap it into the loader's ``PreparedFile``.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -210,11 +211,12 @@ def tabular_part(
     sheet_name: str | None = None,
     helper_columns: tuple[str, ...] = ("delivery_date",),
     first_unit: int = 0,
-) -> tuple[PreparedPart, list[int], list[UnitFailure], list]:
+) -> tuple[PreparedPart, list[int], list[UnitFailure], Callable[[int], str]]:
     """One table's rows as a part whose units are its rows, then its malformed rows.
 
-    Returns the part, the unit row numbers, the malformed rows' failures and a record function
-    per unit (relative positions), for the caller to assemble a ``PreparedFile``.
+    Returns the part, the unit row numbers, the malformed rows' failures and the function giving
+    a unit's whole record as JSON (by position relative to ``first_unit``; called only for the
+    units that are quarantined), for the caller to assemble a ``PreparedFile``.
     """
     raw = prepared.raw.reset_index()
     row_numbers = raw.pop("row_number").tolist()
@@ -233,9 +235,13 @@ def tabular_part(
     failures = [
         UnitFailure(first_unit + count + offset, "row_field_count", row.reason) for offset, row in enumerate(malformed)
     ]
-    records = [lambda position=position: _record_json(raw, position) for position in range(count)]
-    records += [lambda row=row: json.dumps(row_record(headers, row.cells), ensure_ascii=False) for row in malformed]
-    return part, row_numbers + [row.row_number for row in malformed], failures, records
+
+    def record(position: int) -> str:
+        if position < count:
+            return _record_json(raw, position)
+        return json.dumps(row_record(headers, malformed[position - count].cells), ensure_ascii=False)
+
+    return part, row_numbers + [row.row_number for row in malformed], failures, record
 
 
 def prepare_registrations(path: Path, delivery_date: str, inputs: ValidationInputs) -> PreparedFile:
@@ -244,11 +250,11 @@ def prepare_registrations(path: Path, delivery_date: str, inputs: ValidationInpu
         prepared = prepare_table(REGISTRATIONS, table, delivery_date, inputs.division_sections)
     except FileRejected as rejection:
         raise rejection.with_rows(table_rows(table)) from None
-    part, unit_rows, failures, records = tabular_part("registrations", prepared, table.headers)
+    part, unit_rows, failures, record = tabular_part("registrations", prepared, table.headers)
     return PreparedFile(
         parts=[part],
         unit_rows=unit_rows,
-        unit_record=lambda unit: records[unit](),
+        unit_record=record,
         failures=failures,
         unknown_columns=prepared.unknown_columns,
         encoding=table.encoding,
@@ -275,14 +281,14 @@ def prepare_manual_statistics(path: Path, delivery_date: str, inputs: Validation
     normalised["period_end"] = [period[1] if period else None for period in periods]
     normalised["period_label"] = [period[2] if period else None for period in periods]
     normalised["value_number"] = pd.to_numeric(normalised["value"], errors="coerce")
-    part, unit_rows, failures, records = tabular_part(
+    part, unit_rows, failures, record = tabular_part(
         "manual_statistics", prepared, table.headers, helper_columns=("delivery_date", "period", "value_number")
     )
     part.column_aliases = {"period_start": "period", "value_number": "value"}
     return PreparedFile(
         parts=[part],
         unit_rows=unit_rows,
-        unit_record=lambda unit: records[unit](),
+        unit_record=record,
         failures=failures,
         unknown_columns=prepared.unknown_columns,
         encoding=table.encoding,

@@ -95,7 +95,7 @@ def prepare_incubator_report(path: Path, delivery_date: str, inputs: ValidationI
     delivery_first = dt.date.fromisoformat(delivery_date)
     report.normalised["latest_report_month"] = _month_before(delivery_first).isoformat()
     report.normalised["has_tenant_list"] = TENANT_SHEET in sheets
-    report_part, unit_rows, failures, records = tabular_part(
+    report_part, unit_rows, failures, report_record = tabular_part(
         "incubator_reports",
         report,
         report_table.headers,
@@ -103,14 +103,15 @@ def prepare_incubator_report(path: Path, delivery_date: str, inputs: ValidationI
         helper_columns=("delivery_date", "latest_report_month"),
     )
     parts = [report_part]
+    first_tenant = len(unit_rows)
+    tenant_record = None
     unit_sheets = [REPORT_SHEET] * len(unit_rows)
     parents = [-1] * len(unit_rows)
     if tenants is not None:
-        first_tenant = len(unit_rows)
         identity = report.normalised.iloc[0]
         tenants.normalised["incubator_id"] = identity["incubator_id"]
         tenants.normalised["report_month"] = identity["report_month"]
-        tenant_part, tenant_rows, tenant_failures, tenant_records = tabular_part(
+        tenant_part, tenant_rows, tenant_failures, tenant_record = tabular_part(
             "incubator_tenants",
             tenants,
             sheets[TENANT_SHEET].headers,
@@ -120,13 +121,18 @@ def prepare_incubator_report(path: Path, delivery_date: str, inputs: ValidationI
         parts.append(tenant_part)
         failures += tenant_failures + _repeated_tenants(tenant_part.normalised["uscc"].tolist(), first_tenant)
         unit_rows += tenant_rows
-        records += tenant_records
         unit_sheets += [TENANT_SHEET] * len(tenant_rows)
         parents += [0] * len(tenant_rows)
+
+    def record(unit: int) -> str:
+        if unit < first_tenant:
+            return report_record(unit)
+        return tenant_record(unit - first_tenant)
+
     return PreparedFile(
         parts=parts,
         unit_rows=unit_rows,
-        unit_record=lambda unit: records[unit](),
+        unit_record=record,
         unit_sheets=unit_sheets,
         unit_parents=parents,
         failures=failures,

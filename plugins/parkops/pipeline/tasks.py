@@ -98,8 +98,12 @@ def ingest_files(feed_name: str, files: list[dict], run_id: str) -> dict[str, ob
 
 
 def feed_changed(summary: dict[str, object]) -> bool:
-    """Whether a load changed the warehouse: a file version loaded, rejected or recorded."""
-    return any(summary.get(f"files_{status}", 0) for status in ("loaded", "rejected", "duplicate", "outdated"))
+    """Whether a load changed staging, which the marts read.
+
+    A loaded file adds rows; a rejected one may replace an older version of the same file (its
+    rows leave staging). A duplicate or an outdated delivery is only recorded in the audit.
+    """
+    return any(summary.get(f"files_{status}", 0) for status in ("loaded", "rejected"))
 
 
 @retry_only_transient

@@ -55,3 +55,17 @@ create table if not exists ops.validation_results (
     run_id text not null
 );
 comment on table ops.validation_results is 'Great Expectations results per file version and expectation (history kept per file version)';
+
+create table if not exists ops.mart_builds (
+    build_id text not null,
+    feed text not null,
+    started_at timestamp not null,
+    loaded_file_versions integer not null,
+    latest_load_at timestamp
+);
+comment on table ops.mart_builds is 'One row per core/mart rebuild (parkops.pipeline.transform.build_families) and feed whose tables it rebuilt, written in the rebuild''s own transaction: what the rebuild saw of that feed. The marts are fresh for a feed when its latest row''s loaded_file_versions equals the feed''s loaded and superseded file versions in ops.file_audit now (the leadership reports check this before sending).';
+comment on column ops.mart_builds.build_id is 'Identifier of the rebuild (one transaction)';
+comment on column ops.mart_builds.feed is 'Feed whose family of core and mart tables the rebuild included';
+comment on column ops.mart_builds.started_at is 'When the rebuild began (UTC)';
+comment on column ops.mart_builds.loaded_file_versions is 'File versions of the feed with status loaded or superseded in ops.file_audit as the rebuild saw them (its snapshot)';
+comment on column ops.mart_builds.latest_load_at is 'Latest processed_at among those file versions (UTC)';

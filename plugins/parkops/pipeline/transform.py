@@ -13,9 +13,12 @@ build order; the shared tables read every family and are rebuilt with any of the
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import uuid
 from collections.abc import Iterable
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from parkops import warehouse
@@ -106,10 +109,30 @@ def build_families(engine: Engine, families: Iterable[str]) -> dict[str, int]:
             # same staging rows even if an ingestion commits meanwhile (READ COMMITTED would not).
             connection = connection.execution_options(isolation_level="REPEATABLE READ")
         with connection.begin():
+            started_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
             for layer, table in plan:
                 counts[f"{layer}.{table}"] = warehouse.rebuild_table(connection, layer, table)
                 log.info("%s.%s: %d rows", layer, table, counts[f"{layer}.{table}"])
+            record_build(connection, family_closure(families), started_at)
     return counts
+
+
+def record_build(connection: sa.Connection, families: list[str], started_at: dt.datetime) -> None:
+    """Note in ``ops.mart_builds`` which file versions of each rebuilt family's feed this rebuild
+    saw (read in its own transaction, so exactly the snapshot it built from): a later load makes
+    the feed's count differ, which is how readers tell whether the marts are fresh."""
+    build_id = uuid.uuid4().hex
+    connection.execute(
+        sa.text(
+            """
+            insert into ops.mart_builds (build_id, feed, started_at, loaded_file_versions, latest_load_at)
+            select :build_id, :feed, :started_at, count(*), max(processed_at)
+            from ops.file_audit
+            where feed = :feed and status in ('loaded', 'superseded')
+            """
+        ),
+        [{"build_id": build_id, "feed": family, "started_at": started_at} for family in families],
+    )
 
 
 def build_all(engine: Engine) -> dict[str, int]:

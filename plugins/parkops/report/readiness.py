@@ -1,0 +1,161 @@
+"""Whether a report may go out: its data has arrived, loaded, and the marts were rebuilt from it.
+
+A report is never built on stale or failed data. For a period ending on day E it needs:
+
+- **delivered**: each daily feed it reads (registrations, visits) has a loaded delivery for day
+  E + 1 or later (data of day D arrives on D + 1; every day has a delivery folder, an empty
+  export included). A rejected file does not count as delivered; a later delivery does.
+- **rebuilt**: for each feed it reads, the latest rebuild in ``ops.mart_builds`` saw every file
+  version of the feed loaded so far (``ops.file_audit``): a load after the rebuild, or a rebuild
+  that failed, leaves the marts stale for that feed.
+- **incubator reports** (monthly reports only): every incubator that reported for the month
+  before has reported for the month (``complete``), or the configured cut-off day of the
+  following month has come (``cutoff``: the report says how many are missing).
+
+While something is missing the run waits (its sensor pokes again); past the configured time it
+alerts the data engineers with :attr:`Readiness.problems` instead of sending.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Literal
+
+import sqlalchemy as sa
+
+from parkops.report.periods import ReportPeriod
+
+FEED_NAMES_CN = {
+    "registrations": "企业登记",
+    "visits": "走访记录",
+    "incubator_reports": "孵化器月报",
+    "manual_statistics": "手工统计",
+}
+#: Daily feeds every report reads (the manual statistics come when a period ends: not awaited).
+DAILY_FEEDS_REQUIRED = ("registrations", "visits")
+
+IncubatorBasis = Literal["complete", "cutoff", "latest"]
+
+
+@dataclass(frozen=True)
+class IncubatorCompleteness:
+    report_month: dt.date
+    expected: tuple[str, ...]  # incubator ids that reported for the month before
+    reported: tuple[str, ...]  # incubator ids with a report for report_month
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        return tuple(sorted(set(self.expected) - set(self.reported)))
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.reported) and not self.missing
+
+
+@dataclass(frozen=True)
+class Readiness:
+    period: ReportPeriod
+    problems: list[str] = field(default_factory=list)  # why it must not go out (stale or failed data)
+    waiting_for: list[str] = field(default_factory=list)  # what it still waits for before the cut-off
+    incubator_basis: IncubatorBasis = "latest"
+    cutoff_date: dt.date | None = None
+
+    @property
+    def ready(self) -> bool:
+        return not self.problems and not self.waiting_for
+
+    def as_dict(self) -> dict:
+        return {
+            "period": self.period.key,
+            "ready": self.ready,
+            "problems": self.problems,
+            "waiting_for": self.waiting_for,
+            "incubator_basis": self.incubator_basis,
+            "cutoff_date": self.cutoff_date.isoformat() if self.cutoff_date else None,
+        }
+
+
+def cutoff_date(period: ReportPeriod, cutoff_day: int) -> dt.date:
+    """The cut-off day in the month after a monthly period."""
+    following = period.end + dt.timedelta(days=1)
+    return following.replace(day=cutoff_day)
+
+
+def _latest_loaded_delivery(connection: sa.Connection, feed: str) -> dt.date | None:
+    return connection.execute(
+        sa.text("select max(delivery_date) from ops.file_audit where feed = :feed and status = 'loaded'"),
+        {"feed": feed},
+    ).scalar_one()
+
+
+def _rebuild_gap(connection: sa.Connection, feed: str) -> tuple[int, int | None]:
+    """(file versions loaded now, file versions the latest rebuild including the feed saw)."""
+    loaded_now = connection.execute(
+        sa.text("select count(*) from ops.file_audit where feed = :feed and status in ('loaded', 'superseded')"),
+        {"feed": feed},
+    ).scalar_one()
+    seen = connection.execute(
+        sa.text(
+            "select loaded_file_versions from ops.mart_builds where feed = :feed "
+            "order by started_at desc, loaded_file_versions desc limit 1"
+        ),
+        {"feed": feed},
+    ).scalar_one_or_none()
+    return int(loaded_now), seen
+
+
+def incubator_completeness(connection: sa.Connection, report_month: dt.date) -> IncubatorCompleteness:
+    previous_month = (report_month - dt.timedelta(days=1)).replace(day=1)
+    query = sa.text("select distinct incubator_id from core.fct_incubator_reports where report_month = :month")
+    expected = connection.execute(query, {"month": previous_month}).scalars().all()
+    reported = connection.execute(query, {"month": report_month}).scalars().all()
+    return IncubatorCompleteness(report_month, tuple(sorted(expected)), tuple(sorted(reported)))
+
+
+def assess(
+    connection: sa.Connection,
+    period: ReportPeriod,
+    *,
+    now: dt.datetime,
+    cutoff_day: int | None = None,
+) -> Readiness:
+    """What stands between ``period``'s report and sending it, as of ``now`` (Asia/Shanghai, naive)."""
+    problems: list[str] = []
+    waiting_for: list[str] = []
+    needed_delivery = period.end + dt.timedelta(days=1)
+    feeds = list(DAILY_FEEDS_REQUIRED) + (["incubator_reports"] if period.kind == "monthly" else [])
+    for feed in DAILY_FEEDS_REQUIRED:
+        latest = _latest_loaded_delivery(connection, feed)
+        if latest is None or latest < needed_delivery:
+            got = f"已加载的交付截至 {latest.isoformat()}" if latest else "尚无已加载的交付"
+            problems.append(
+                f"{FEED_NAMES_CN[feed]}（{feed}）：{got}，本期数据需要 {needed_delivery.isoformat()} 的交付"
+                f"（{period.end.isoformat()} 的数据）"
+            )
+    for feed in feeds:
+        loaded_now, seen = _rebuild_gap(connection, feed)
+        if loaded_now and seen != loaded_now:
+            seen_text = "从未重建" if seen is None else f"最近一次重建只包含 {seen} 个"
+            problems.append(
+                f"{FEED_NAMES_CN[feed]}（{feed}）：集市表未包含最新加载的数据（已加载 {loaded_now} 个文件版本，"
+                f"{seen_text}）：build_marts 未运行或运行失败"
+            )
+    basis: IncubatorBasis = "latest"
+    cutoff = None
+    if period.kind == "monthly":
+        if cutoff_day is None:
+            raise ValueError("a monthly report needs the cut-off day")
+        cutoff = cutoff_date(period, cutoff_day)
+        completeness = incubator_completeness(connection, period.start)
+        if completeness.complete:
+            basis = "complete"
+        elif now.date() >= cutoff:
+            basis = "cutoff"
+        else:
+            waiting_for.append(
+                f"孵化器月报：{period.label}已报送 {len(completeness.reported)} 家，"
+                f"上月报送的 {len(completeness.expected)} 家中尚缺 {len(completeness.missing)} 家；"
+                f"最迟于截止日 {cutoff.isoformat()} 按已报送数据发送"
+            )
+    return Readiness(period, problems, waiting_for, basis, cutoff)

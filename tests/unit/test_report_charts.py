@@ -214,7 +214,7 @@ def test_png_is_twice_the_display_size_and_not_blank(case):
     chart = CHART_CASES[case]()
     image = _image(chart)
     assert image.size == (2 * chart.width_px, 2 * chart.height_px)
-    assert chart.width_px == 600 and chart.height_px >= 150
+    assert chart.width_px == charts.CHART_WIDTH_PX and chart.height_px >= 150
     assert len(image.getcolors(maxcolors=1 << 20)) > 20
     assert max(ImageStat.Stat(image.convert("L")).stddev) > 10
     assert chart.alt

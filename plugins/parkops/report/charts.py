@@ -31,7 +31,7 @@ from parkops.report.periods import ReportPeriod
 
 DISPLAY_DPI = 72  # one point = one display pixel
 PIXEL_DENSITY = 2  # PNG pixels per display pixel
-CHART_WIDTH_PX = 600
+CHART_WIDTH_PX = 480  # shown 100% wide: about 0.7x on a 375 px phone, 1.25x on desktop
 
 NO_DATA_TEXT = "暂无数据"
 
@@ -143,7 +143,7 @@ def daily_new_tech_chart(series: DailySeries, period: ReportPeriod) -> ChartImag
     figure = _new_figure(width_px, height_px)
     _title(figure, DAILY_TITLE)
     # The right margin leaves room for a date label centred on the last day.
-    axes = figure.add_axes((0.1, 0.12, 0.84, 0.68))
+    axes = figure.add_axes((0.1, 0.12, 0.84, 0.6))
     _style_axes(axes)
     axes.bar(days, counts, width=0.8, color=colours, linewidth=0)
     (rolling_line,) = axes.plot(days, rolling, color=ROLLING_ORANGE, linewidth=2.4, label="近30日日均")
@@ -157,7 +157,18 @@ def daily_new_tech_chart(series: DailySeries, period: ReportPeriod) -> ChartImag
     axes.yaxis.set_major_locator(ticker.MaxNLocator(nbins=4, integer=True))
     axes.yaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _position: f"{value:,.0f}"))
     axes.grid(axis="y", color=GRID, linewidth=0.8)
-    axes.set_ylabel("家", fontsize=TEXT_SIZE, color=INK, rotation=0, ha="right", va="center")
+    # The unit above the value axis: beside it, it would cost a phone-width chart its margin.
+    axes.annotate(
+        "家",
+        xy=(0, 1),
+        xycoords="axes fraction",
+        xytext=(-6, 8),
+        textcoords="offset points",
+        ha="right",
+        va="bottom",
+        fontsize=TEXT_SIZE,
+        color=INK,
+    )
 
     weeks = (days[-1] - days[0]).days / 7
     axes.xaxis.set_major_locator(
@@ -174,8 +185,8 @@ def daily_new_tech_chart(series: DailySeries, period: ReportPeriod) -> ChartImag
             target_line,
         ],
         loc="upper left",
-        bbox_to_anchor=(0.02, 0.9),
-        ncols=4,
+        bbox_to_anchor=(0.02, 0.91),
+        ncols=2,
         frameon=False,
         fontsize=SMALL_SIZE,
         handlelength=1.6,
@@ -207,7 +218,11 @@ def _daily_alt(series: DailySeries, period: ReportPeriod, points: list[DailyNewT
 KPI_CID = "kpi-attainment@parkops"
 KPI_FILENAME = "kpi_attainment.png"
 KPI_TITLE = "目标达成率"
-KPI_STATUS = {True: ("进度正常", ON_TRACK_GREEN), False: ("进度落后", BEHIND_ORANGE), None: ("暂无判断", UNJUDGED_GREY)}
+KPI_STATUS = {
+    True: ("进度达标", ON_TRACK_GREEN),
+    False: ("进度落后", BEHIND_ORANGE),
+    None: ("无目标判断", UNJUDGED_GREY),
+}
 KPI_TOP_PX = 84  # title and legend
 KPI_BOTTOM_PX = 40  # percent axis
 

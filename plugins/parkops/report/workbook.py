@@ -1,0 +1,213 @@
+"""The report's Excel attachment: one sheet per :class:`DetailTable`, after a sheet "说明".
+
+Cells hold values, never formatted text: numbers stay numbers and dates stay dates, shown through
+Excel number formats, so the recipient can sort, filter and compute with them. Each sheet has its
+title merged across the table, a bold wrapped header row, frozen panes below it and an autofilter.
+
+The same content gives the same bytes: the document properties and the zip entries' timestamps are
+set from ``content.generated_at`` instead of the time of writing, so a re-run archives an identical
+file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import unicodedata
+import zipfile
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from parkops.report import formatting as fmt
+from parkops.report.content import DetailTable, ReportContent
+from parkops.report.naming import report_title
+
+README_SHEET = "说明"
+MAX_SHEET_NAME = 31
+_INVALID_SHEET_CHARACTERS = re.compile(r"[\[\]:*?/\\]")
+
+MIN_COLUMN_WIDTH = 6
+MAX_COLUMN_WIDTH = 40
+COLUMN_PADDING = 2
+DATE_WIDTH = 10  # yyyy-mm-dd
+
+TITLE_FONT = Font(bold=True, size=13, color="17426E")
+HEADER_FONT = Font(bold=True, color="17426E")
+HEADER_FILL = PatternFill("solid", fgColor="EEF3F9")
+HEADER_BORDER = Border(bottom=Side(style="thin", color="C9D6E5"))
+HEADER_ALIGNMENT = Alignment(horizontal="center", vertical="center", wrap_text=True)
+
+# China has kept UTC+8 without daylight saving since 1991; document properties are stored in UTC.
+SHANGHAI_OFFSET = dt.timedelta(hours=8)
+
+
+def display_width(text: str) -> int:
+    """Columns ``text`` takes in a fixed-width rendering: East Asian wide characters count two, and so
+    do ambiguous ones such as “ ” and ×, which Chinese fonts draw full width.
+
+    >>> display_width("园区")
+    4
+    >>> display_width("P01")
+    3
+    >>> display_width("“独角兽”")
+    10
+    """
+    return sum(2 if unicodedata.east_asian_width(character) in ("W", "F", "A") else 1 for character in text)
+
+
+def _shown_text(value: object, number_format: str | None) -> str:
+    """Roughly what Excel shows for ``value`` in ``number_format``: only its width matters."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return f"{value:%Y-%m-%d %H:%M}"
+    if isinstance(value, dt.date):
+        return "0" * DATE_WIDTH
+    if isinstance(value, bool):
+        return "FALSE" if not value else "TRUE"
+    if isinstance(value, int | float):
+        if number_format and "%" in number_format:
+            places = number_format.split(".")[1].count("0") if "." in number_format else 0
+            return f"{value * 100:,.{places}f}%"
+        if number_format and "." in number_format:
+            places = number_format.split(".")[1].count("0")
+            return f"{value:,.{places}f}"
+        if number_format and "0" in number_format:
+            return f"{value:,.0f}"
+        return repr(value)
+    return str(value)
+
+
+def _check_sheet_name(name: str, taken: set[str]) -> None:
+    if not name or len(name) > MAX_SHEET_NAME or _INVALID_SHEET_CHARACTERS.search(name):
+        raise ValueError(f"sheet name {name!r}: 1 to {MAX_SHEET_NAME} characters, none of []:*?/\\")
+    if name.casefold() in taken:  # Excel compares sheet names case-insensitively
+        raise ValueError(f"sheet name {name!r} is used twice")
+    taken.add(name.casefold())
+
+
+def _write_readme(sheet: Worksheet, content: ReportContent) -> None:
+    sheet.title = README_SHEET
+    sheet["A1"] = report_title(content)
+    sheet["A1"].font = TITLE_FONT
+    lines: list[tuple[str, object, str | None]] = [
+        ("报告期", f"{content.period.label}（{content.period.span_label}）", None),
+        ("开始日期", content.period.start, "yyyy-mm-dd"),
+        ("结束日期", content.period.end, "yyyy-mm-dd"),
+        ("生成时间", content.generated_at, "yyyy-mm-dd hh:mm"),
+    ]
+    row = 3
+    for label, value, number_format in lines:
+        sheet.cell(row=row, column=1, value=label).font = Font(bold=True)
+        cell = sheet.cell(row=row, column=2, value=value)
+        cell.alignment = Alignment(horizontal="left")
+        if number_format:
+            cell.number_format = number_format
+        row += 1
+    row += 1
+    sheet.cell(row=row, column=1, value="工作表").font = HEADER_FONT
+    sheet.cell(row=row, column=2, value="内容").font = HEADER_FONT
+    for column in (1, 2):
+        sheet.cell(row=row, column=column).fill = HEADER_FILL
+    for table in content.details:
+        row += 1
+        sheet.cell(row=row, column=1, value=table.sheet_name)
+        sheet.cell(row=row, column=2, value=f"{table.title}（{fmt.count(len(table.rows))}行）")
+    row += 2
+    sheet.cell(row=row, column=1, value="单元格为数值与日期，可直接筛选、排序和计算；时间为北京时间。").font = Font(
+        color="616E7C"
+    )
+    sheet.column_dimensions["A"].width = 14
+    sheet.column_dimensions["B"].width = 60
+
+
+def _write_table(sheet: Worksheet, table: DetailTable) -> None:
+    columns = len(table.headers)
+    if len(table.number_formats) != columns:
+        raise ValueError(f"{table.sheet_name}: {columns} headers but {len(table.number_formats)} number formats")
+    for index, row in enumerate(table.rows, start=1):
+        if len(row) != columns:
+            raise ValueError(f"{table.sheet_name}: row {index} has {len(row)} values for {columns} columns")
+
+    sheet.cell(row=1, column=1, value=table.title).font = TITLE_FONT
+    sheet.cell(row=1, column=1).alignment = Alignment(vertical="center")
+    if columns > 1:
+        sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=columns)
+    sheet.row_dimensions[1].height = 24
+
+    for column, header in enumerate(table.headers, start=1):
+        cell = sheet.cell(row=2, column=column, value=header)
+        cell.font = HEADER_FONT
+        cell.fill = HEADER_FILL
+        cell.border = HEADER_BORDER
+        cell.alignment = HEADER_ALIGNMENT
+
+    widths = [display_width(header) for header in table.headers]
+    for row_number, values in enumerate(table.rows, start=3):
+        for column, (value, number_format) in enumerate(zip(values, table.number_formats, strict=True), start=1):
+            cell = sheet.cell(row=row_number, column=column, value=value)
+            if number_format:
+                cell.number_format = number_format
+            widths[column - 1] = max(widths[column - 1], display_width(_shown_text(value, number_format)))
+
+    for column, width in enumerate(widths, start=1):
+        shown = min(MAX_COLUMN_WIDTH, max(MIN_COLUMN_WIDTH, width + COLUMN_PADDING))
+        sheet.column_dimensions[get_column_letter(column)].width = shown
+
+    last_row = 2 + len(table.rows)
+    sheet.freeze_panes = "A3"
+    sheet.auto_filter.ref = f"A2:{get_column_letter(columns)}{last_row}"
+    # Printing: landscape, as wide as one page, the header row repeated on every page.
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_title_rows = "2:2"
+
+
+_MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
+
+
+def _reproducible(xlsx: bytes, generated_at: dt.datetime) -> bytes:
+    """``xlsx`` rewritten so that nothing in it depends on when it was written.
+
+    openpyxl dates the zip entries at the time of writing and overwrites ``properties.modified``
+    with the current time while saving; both are set to the report's generation time instead.
+    """
+    year, month, day, hour, minute, second = generated_at.timetuple()[:6]
+    date_time = (max(year, 1980), month, day, hour, minute, second)  # zip dates start in 1980
+    modified = (generated_at - SHANGHAI_OFFSET).strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    output = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(xlsx)) as source, zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as target:
+        for entry in source.infolist():
+            data = source.read(entry.filename)
+            if entry.filename == "docProps/core.xml":
+                data = _MODIFIED.sub(rb"\g<1>" + modified + rb"\g<2>", data)
+            fixed = zipfile.ZipInfo(entry.filename, date_time=date_time)
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = entry.external_attr
+            target.writestr(fixed, data)
+    return output.getvalue()
+
+
+def build_workbook(content: ReportContent) -> bytes:
+    """The .xlsx attachment of ``content``: sheet "说明", then one sheet per ``content.details`` table."""
+    workbook = Workbook()
+    taken = {README_SHEET.casefold()}
+    _write_readme(workbook.active, content)
+    for table in content.details:
+        _check_sheet_name(table.sheet_name, taken)
+        _write_table(workbook.create_sheet(table.sheet_name), table)
+
+    generated_utc = content.generated_at - SHANGHAI_OFFSET
+    workbook.properties.title = report_title(content)
+    workbook.properties.creator = "parkops"
+    workbook.properties.created = generated_utc
+    workbook.properties.modified = generated_utc
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return _reproducible(buffer.getvalue(), content.generated_at)

@@ -20,6 +20,12 @@ export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 export AIRFLOW__CORE__DEFAULT_TIMEZONE ?= Asia/Shanghai
 export AIRFLOW_CONN_PARKOPS_WAREHOUSE ?= $(PARKOPS_WAREHOUSE_URL)
 export GX_ANALYTICS_ENABLED ?= False
+# Reports and alerts go through the Airflow connection smtp_default (SMTP provider). Default: the
+# local outbox server of `make demo` / `make outbox` on loopback, which keeps each message as a
+# .eml file; set AIRFLOW_CONN_SMTP_DEFAULT to your mail server (README, "Reports").
+PARKOPS_OUTBOX_PORT ?= 8025
+PARKOPS_OUTBOX_DIR ?= $(CURDIR)/data/reports/outbox
+export AIRFLOW_CONN_SMTP_DEFAULT ?= {"conn_type": "smtp", "host": "127.0.0.1", "port": $(PARKOPS_OUTBOX_PORT), "extra": {"disable_ssl": true, "disable_tls": true, "timeout": 30, "retry_limit": 3}}
 export NO_COLOR ?= 1
 
 # Sample range of the demo (delivery days) and generator seed.
@@ -29,13 +35,15 @@ SEED ?= 20250101
 FROM ?= $(SAMPLE_FROM)
 TO ?= $(SAMPLE_TO)
 
-.PHONY: help setup airflow-init sample run progress demo airflow test lint format clean bench docs
+.PHONY: help setup airflow-init sample run progress demo airflow test lint format clean bench docs report reports outbox chromium
 
 help:
 	@echo "make demo      set up, generate sample data, run the pipeline through Airflow, print KPI progress"
 	@echo "make test      set up and run the test suite"
 	@echo "make run FROM=YYYY-MM-DD TO=YYYY-MM-DD   run every feed and the marts through Airflow for those delivery days"
 	@echo "make airflow   start the Airflow UI (standalone) on this setup"
+	@echo "make report PERIOD=2025-W10   render a past week's (or PERIOD=2025-03 month's) report without sending it"
+	@echo "make outbox    local SMTP server keeping the reports sent as .eml files (data/reports/outbox)"
 	@echo "make lint      ruff"
 
 $(UV):
@@ -73,13 +81,38 @@ progress: setup
 demo: airflow-init sample
 	@start=$$(date +%s); \
 	$(MAKE) --no-print-directory run FROM=$(SAMPLE_FROM) TO=$(SAMPLE_TO) && \
+	$(MAKE) --no-print-directory reports && \
 	$(BIN)/python -m parkops.cli progress && \
-	echo "" && echo "pipeline run through Airflow took $$(( $$(date +%s) - start )) s; rejected files and quarantine: python -m parkops.cli files"
+	echo "" && echo "pipeline and reports through Airflow took $$(( $$(date +%s) - start )) s; rejected files and quarantine: python -m parkops.cli files" && \
+	echo "reports sent (through the local outbox): $(PARKOPS_OUTBOX_DIR); archived: data/reports/weekly, data/reports/monthly (open report.html)"
+
+# The weekly and monthly report of the latest periods whose data is ready, sent through SMTP to
+# the local outbox (started for the occasion unless AIRFLOW_CONN_SMTP_DEFAULT points elsewhere).
+reports: airflow-init
+	@$(BIN)/python -m parkops.report outbox --folder $(PARKOPS_OUTBOX_DIR) --port $(PARKOPS_OUTBOX_PORT) > $(AIRFLOW_HOME)/outbox.log 2>&1 & \
+	outbox=$$!; sleep 1; \
+	$(BIN)/python -m parkops.run_dag send_weekly_report send_monthly_report; status=$$?; \
+	kill $$outbox; wait $$outbox 2>/dev/null; cat $(AIRFLOW_HOME)/outbox.log; exit $$status
+
+report: setup
+	@test -n "$(PERIOD)" || (echo "usage: make report PERIOD=2025-W10 (ISO week) or PERIOD=2025-03 (month)"; exit 2)
+	$(BIN)/python -m parkops.report render --period $(PERIOD)
+
+outbox: setup
+	$(BIN)/python -m parkops.report outbox --folder $(PARKOPS_OUTBOX_DIR) --port $(PARKOPS_OUTBOX_PORT)
 
 airflow: airflow-init
 	$(BIN)/airflow standalone
 
-test: setup
+# Headless Chromium renders the archived report in the tests (Debian's package; root or sudo).
+chromium:
+	@command -v chromium > /dev/null || { echo ">> installing Debian's chromium for the report rendering test"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get install -y --no-install-recommends chromium > /dev/null 2>&1 || \
+	  { $$SUDO apt-get update > /dev/null && $$SUDO apt-get install -y --no-install-recommends chromium > /dev/null; } || \
+	  echo "!! could not install chromium: the report rendering test will skip (and fail under CI=true)"; }
+
+test: setup chromium
 	$(BIN)/python -m pytest
 
 lint: setup
@@ -91,7 +124,7 @@ format: setup
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf data/landing data/warehouse .airflow .pytest_cache
+	rm -rf data/landing data/warehouse data/reports .airflow .pytest_cache
 
 # Registration load benchmark, both engines, one run (8.5-11 min on 2 cores, by machine load): table on stdout, JSON in data/bench/.
 # PostgreSQL: PARKOPS_BENCH_PG_URL (default postgresql://postgres@127.0.0.1:5432/postgres); options: BENCH_ARGS="--help".

@@ -103,3 +103,77 @@ def ingest_dag(
         load_reference_data() >> loaded
 
     return ingest()
+
+
+def report_dag(*, dag_id: str, kind: str, doc_md: str, tags: list[str], catchup: bool = False) -> DAG:
+    """wait_for_data (sensor, reschedule mode) -> send_report, on the schedule of config/reports.yaml.
+
+    Both tasks read the warehouse, so they take the ``warehouse_writer`` pool too: DuckDB refuses
+    a reader process while another process writes (the slot is free between the sensor's pokes).
+    """
+    from parkops.report.settings import report_timing
+
+    cron, poke_minutes = report_timing(kind)
+
+    @dag(
+        dag_id=dag_id,
+        schedule=CronDataIntervalTimetable(cron, timezone="Asia/Shanghai"),
+        start_date=pendulum.datetime(2025, 1, 1, tz="Asia/Shanghai"),
+        catchup=catchup,
+        max_active_runs=1,
+        default_args=DEFAULT_ARGS,
+        params={
+            "period": Param(
+                None,
+                type=["null", "string"],
+                description="Report period to (re)send, e.g. 2025-W10 or 2025-03; empty: the one before the run",
+            )
+        },
+        tags=tags,
+        doc_md=doc_md,
+    )
+    def report():
+        @task.sensor(
+            poke_interval=dt.timedelta(minutes=poke_minutes),
+            mode="reschedule",
+            # A backstop only: the callable fails at the configured deadline, after alerting.
+            timeout=dt.timedelta(days=31),
+            pool=WAREHOUSE_WRITER_POOL,
+        )
+        def wait_for_data(**context):
+            from airflow.sdk import PokeReturnValue
+            from airflow.sdk.exceptions import AirflowFailException
+
+            from parkops.report import tasks
+
+            try:
+                done, readiness = tasks.poke_readiness(
+                    kind,
+                    context["params"].get("period"),
+                    context.get("data_interval_end"),
+                    run_description=f"{dag_id} / {context['run_id']} ({context['ti'].log_url})",
+                )
+            except tasks.ReportNotReady as error:
+                # Stale or failed data is not transient: the engineers were alerted once; no retry.
+                raise AirflowFailException(str(error)) from error
+            return PokeReturnValue(is_done=done, xcom_value=readiness)
+
+        @task(pool=WAREHOUSE_WRITER_POOL)
+        def send_report(readiness: dict, **context) -> str:
+            from airflow.sdk.exceptions import AirflowFailException
+
+            from parkops.report import tasks
+
+            try:
+                return tasks.send_report(
+                    kind,
+                    readiness["period"],
+                    run_id=context["run_id"],
+                    run_description=f"{dag_id} / {context['run_id']} ({context['ti'].log_url})",
+                )
+            except tasks.ReportNotReady as error:
+                raise AirflowFailException(str(error)) from error
+
+        send_report(wait_for_data())
+
+    return report()

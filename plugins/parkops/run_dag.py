@@ -3,7 +3,9 @@
 Runs ``airflow dags test`` per DAG (a real DAG run in the metadata database, tasks executed in
 process, no scheduler needed) with the delivery range as run conf, so a catch-up over any
 range is a single run per feed. ``build_marts`` gets no conf: without a scheduler no asset
-event triggers it, and a run without triggering events rebuilds every family.
+event triggers it, and a run without triggering events rebuilds every family. The report DAGs
+get ``period``: ``--weekly-period``/``--monthly-period``, else the latest period whose data is
+ready in the warehouse.
 
 The full Airflow log goes to a file under ``$AIRFLOW_HOME/logs/runs``;
 the terminal gets a per-task summary, and the exit status is non-zero when the run failed.
@@ -23,6 +25,8 @@ from pathlib import Path
 
 #: DAGs that take no delivery range (scheduled on assets).
 RANGELESS_DAGS = frozenset({"build_marts"})
+#: Report DAGs: they get the latest period whose data is ready (or --period) as conf.
+REPORT_DAGS = {"send_weekly_report": "weekly", "send_monthly_report": "monthly"}
 
 TASK_STATE = re.compile(r"Marking task as (?P<state>[A-Z_]+)\.?.*?task_id=(?P<task>[\w.]+)")
 
@@ -54,13 +58,21 @@ def run_dag(dag_id: str, conf: dict[str, object]) -> int:
     return 0
 
 
+def latest_ready_period(kind: str) -> str | None:
+    from parkops.report.tasks import latest_ready_period as latest
+
+    return latest(kind)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m parkops.run_dag", description=__doc__.split("\n")[0])
     parser.add_argument("dag_ids", nargs="+", metavar="DAG_ID")
     parser.add_argument("--from", dest="delivery_from", type=dt.date.fromisoformat)
     parser.add_argument("--to", dest="delivery_to", type=dt.date.fromisoformat)
+    parser.add_argument("--weekly-period", help="period of send_weekly_report, e.g. 2025-W10")
+    parser.add_argument("--monthly-period", help="period of send_monthly_report, e.g. 2025-03")
     args = parser.parse_args(argv)
-    ingesting = [dag_id for dag_id in args.dag_ids if dag_id not in RANGELESS_DAGS]
+    ingesting = [dag_id for dag_id in args.dag_ids if dag_id not in RANGELESS_DAGS and dag_id not in REPORT_DAGS]
     if ingesting and (args.delivery_from is None or args.delivery_to is None):
         parser.error(f"--from and --to are required for {', '.join(ingesting)}")
     if ingesting and args.delivery_to < args.delivery_from:
@@ -68,7 +80,14 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     for dag_id in args.dag_ids:
         conf: dict[str, object] = {}
-        if dag_id not in RANGELESS_DAGS:
+        if dag_id in REPORT_DAGS:
+            kind = REPORT_DAGS[dag_id]
+            period = getattr(args, f"{kind}_period") or latest_ready_period(kind)
+            if period is None:
+                print(f"!! {dag_id}: no {kind} period has its data ready in the warehouse", file=sys.stderr)
+                return 1
+            conf = {"period": period}
+        elif dag_id not in RANGELESS_DAGS:
             conf = {"delivery_from": args.delivery_from.isoformat(), "delivery_to": args.delivery_to.isoformat()}
         status = run_dag(dag_id, conf)
         if status != 0:

@@ -19,15 +19,14 @@ from pathlib import Path
 import pytest
 from conftest import PROJECT_DIR, create_postgres_database, drop_postgres_database
 from support import independent_feeds as truth
-from support.pipeline import rows, run_pipeline, scalar
+from support.pipeline import FIVE_WEEKS, load_feeds, rows, scalar
 
 from parkops.report.assemble import assemble
 from parkops.report.periods import ReportPeriod
 from parkops.report.readiness import assess
 from parkops.warehouse import create_warehouse_engine
 
-FIRST, LAST = dt.date(2025, 2, 3), dt.date(2025, 3, 9)
-FEEDS = ("registrations", "visits", "incubator_reports", "manual_statistics")
+FIRST, LAST = FIVE_WEEKS
 WEEK, MONTH = ReportPeriod.parse("2025-W09"), ReportPeriod.parse("2025-02")
 AFTER_ALL_REPORTS = dt.datetime(2025, 3, 20, 9, 0)
 
@@ -39,15 +38,6 @@ def landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
     command += ["--from", FIRST.isoformat(), "--to", LAST.isoformat()]
     subprocess.run(command, check=True, capture_output=True, cwd=PROJECT_DIR)
     return root
-
-
-def load_feeds(url: str, landing: Path, first: dt.date, last: dt.date, *, feeds=FEEDS, rebuild=True) -> None:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PARKOPS_WAREHOUSE_URL", url)
-        patch.setenv("PARKOPS_LANDING_DIR", str(landing))
-        for index, feed in enumerate(feeds):
-            last_feed = index == len(feeds) - 1
-            run_pipeline(f"run-{feed}", first, last, transform=rebuild and last_feed, feed=feed)
 
 
 @pytest.fixture(scope="module", params=["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -46,6 +46,25 @@ def run_pipeline(
     return summary
 
 
+#: Five weeks of generated feeds whose landing files cover a month end and a month of incubator reports.
+FIVE_WEEKS = (dt.date(2025, 2, 3), dt.date(2025, 3, 9))
+FEEDS = ("registrations", "visits", "incubator_reports", "manual_statistics")
+
+
+def load_feeds(
+    url: str, landing: Path, first: dt.date, last: dt.date, *, feeds: tuple[str, ...] = FEEDS, rebuild: bool = True
+) -> None:
+    """Each feed's ingest task callables against ``url``, then (``rebuild``) one rebuild of everything."""
+    import pytest
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PARKOPS_WAREHOUSE_URL", url)
+        patch.setenv("PARKOPS_LANDING_DIR", str(landing))
+        for index, feed in enumerate(feeds):
+            last_feed = index == len(feeds) - 1
+            run_pipeline(f"run-{feed}", first, last, transform=rebuild and last_feed, feed=feed)
+
+
 @contextmanager
 def connect(url: str) -> Iterator[sa.Connection]:
     engine = create_warehouse_engine(url)

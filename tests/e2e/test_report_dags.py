@@ -218,7 +218,7 @@ def test_archived_report_renders_in_headless_chromium_with_the_projects_font(rep
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch:
         fontconfig = write_fontconfig(Path(scratch) / "fontconfig")
-        for width, height in ((375, 4200), (800, 3400)):
+        for width, height in ((375, 6500), (800, 4500)):
             shot = SCREENSHOTS / f"report-weekly-{width}.png"
             shot.unlink(missing_ok=True)
             command = [

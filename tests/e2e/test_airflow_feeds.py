@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from support import independent_feeds as truth
-from support.pipeline import rows, snapshot
+from support.pipeline import generate_landing, rows, snapshot
 
 PROJECT = Path(__file__).resolve().parents[2]
 # Five weeks: the generator's 供应链 burst falls in the third; incubator folders 2025-02 and 2025-03.
@@ -30,11 +30,7 @@ pytestmark = pytest.mark.airflow
 
 @pytest.fixture(scope="module")
 def landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("landing_feeds")
-    command = [sys.executable, "-m", "parkops.generator", "all", "--landing", str(root)]
-    command += ["--from", FIRST.isoformat(), "--to", LAST.isoformat()]
-    subprocess.run(command, check=True, capture_output=True, cwd=PROJECT)
-    return root
+    return generate_landing(tmp_path_factory.mktemp("landing_feeds"), FIRST, LAST)
 
 
 def run_pipeline(env: dict[str, str], landing: Path, warehouse_url: str) -> None:

@@ -26,7 +26,7 @@ import openpyxl
 import pytest
 from conftest import IN_CI, PROJECT_DIR
 from PIL import Image
-from support.pipeline import FIVE_WEEKS, load_feeds, rows
+from support.pipeline import FIVE_WEEKS, generate_landing, load_feeds, rows
 from support.smtp import smtp_server
 
 pytestmark = pytest.mark.airflow
@@ -50,10 +50,7 @@ monthly: {{schedule: "0 9 1 * *", recipients: [leader1@zjpark.example.cn], cutof
 @pytest.fixture(scope="module")
 def report_env(airflow_home, tmp_path_factory):
     root = tmp_path_factory.mktemp("reports")
-    landing = root / "landing"
-    command = [sys.executable, "-m", "parkops.generator", "all", "--landing", str(landing)]
-    command += ["--from", FIRST.isoformat(), "--to", LAST.isoformat()]
-    subprocess.run(command, check=True, capture_output=True, cwd=PROJECT_DIR)
+    landing = generate_landing(root / "landing", FIRST, LAST)
     url = f"duckdb:///{root / 'warehouse.duckdb'}"
     load_feeds(url, landing, FIRST, LAST)
     config = root / "reports.yaml"

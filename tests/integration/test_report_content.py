@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import statistics
-import subprocess
-import sys
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import PROJECT_DIR, create_postgres_database, drop_postgres_database
+from conftest import create_postgres_database, drop_postgres_database
 from support import independent_feeds as truth
-from support.pipeline import FIVE_WEEKS, load_feeds, rows, scalar
+from support.pipeline import FIVE_WEEKS, generate_landing, load_feeds, rows, scalar
 
 from parkops.report.assemble import assemble
 from parkops.report.periods import ReportPeriod
@@ -33,11 +31,7 @@ AFTER_ALL_REPORTS = dt.datetime(2025, 3, 20, 9, 0)
 
 @pytest.fixture(scope="module")
 def landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("report_landing")
-    command = [sys.executable, "-m", "parkops.generator", "all", "--landing", str(root)]
-    command += ["--from", FIRST.isoformat(), "--to", LAST.isoformat()]
-    subprocess.run(command, check=True, capture_output=True, cwd=PROJECT_DIR)
-    return root
+    return generate_landing(tmp_path_factory.mktemp("report_landing"), FIRST, LAST)
 
 
 @pytest.fixture(scope="module", params=["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)])

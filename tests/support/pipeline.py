@@ -51,6 +51,17 @@ FIVE_WEEKS = (dt.date(2025, 2, 3), dt.date(2025, 3, 9))
 FEEDS = ("registrations", "visits", "incubator_reports", "manual_statistics")
 
 
+def generate_landing(root: Path, first: dt.date, last: dt.date) -> Path:
+    """Every feed's sample landing files for deliveries ``first``..``last`` (the generator's CLI, default seed)."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "parkops.generator", "all", "--landing", str(root)]
+    command += ["--from", first.isoformat(), "--to", last.isoformat()]
+    subprocess.run(command, check=True, capture_output=True, cwd=Path(__file__).resolve().parents[2])
+    return root
+
+
 def load_feeds(
     url: str, landing: Path, first: dt.date, last: dt.date, *, feeds: tuple[str, ...] = FEEDS, rebuild: bool = True
 ) -> None:

@@ -49,7 +49,8 @@ from parkops.generator.shared import (
     month_start,
     outsider_firm,
 )
-from parkops.generator.writers import _freeze_zip, write_file
+from parkops.generator.writers import write_file
+from parkops.xlsx import freeze_xlsx
 
 FEED = "incubator_reports"
 REPORT_SHEET = "月报"
@@ -695,7 +696,7 @@ def workbook_bytes(delivery: Delivery, seed: int) -> bytes:
             tenants.append([cells[header] for header in incubator.tenant_headers])
     buffer = io.BytesIO()
     workbook.save(buffer)
-    data = _freeze_zip(buffer.getvalue(), delivery.submitted)
+    data = freeze_xlsx(buffer.getvalue(), entry_time=delivery.submitted, modified_utc=delivery.submitted)
     if delivery.defect == FILE_CORRUPT_XLSX:
         data = data[: round(len(data) * rng.uniform(0.3, 0.7))]  # an upload cut short
     return data

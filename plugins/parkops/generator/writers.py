@@ -12,15 +12,13 @@ from __future__ import annotations
 import csv
 import io
 import os
-import re
-import zipfile
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from pathlib import Path
 
 from openpyxl import Workbook
 
-_MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
+from parkops.xlsx import freeze_xlsx
 
 CSV_ENCODINGS = {"csv-utf8-bom": "utf-8-sig", "csv-utf8": "utf-8", "csv-gb18030": "gb18030"}
 
@@ -61,24 +59,7 @@ def xlsx_bytes(
             notes_sheet.append([line])
     buffer = io.BytesIO()
     workbook.save(buffer)
-    return _freeze_zip(buffer.getvalue(), timestamp)
-
-
-def _freeze_zip(data: bytes, timestamp: datetime) -> bytes:
-    """Rewrite the archive with fixed entry times and a fixed core-properties modified time."""
-    stamp = timestamp.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
-    date_time = (timestamp.year, timestamp.month, timestamp.day, timestamp.hour, timestamp.minute, timestamp.second)
-    output = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            content = source.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                content = _MODIFIED.sub(rb"\g<1>" + stamp + rb"\g<2>", content)
-            entry = zipfile.ZipInfo(info.filename, date_time=date_time)
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            entry.external_attr = 0o644 << 16
-            target.writestr(entry, content)
-    return output.getvalue()
+    return freeze_xlsx(buffer.getvalue(), entry_time=timestamp, modified_utc=timestamp)
 
 
 def export_timestamp(delivery: date) -> datetime:

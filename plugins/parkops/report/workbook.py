@@ -15,7 +15,6 @@ import datetime as dt
 import io
 import re
 import unicodedata
-import zipfile
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
@@ -25,6 +24,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from parkops.report import formatting as fmt
 from parkops.report.content import DetailTable, ReportContent
 from parkops.report.naming import report_title
+from parkops.xlsx import freeze_xlsx
 
 README_SHEET = "说明"
 MAX_SHEET_NAME = 31
@@ -169,31 +169,6 @@ def _write_table(sheet: Worksheet, table: DetailTable) -> None:
     sheet.print_title_rows = "2:2"
 
 
-_MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
-
-
-def _reproducible(xlsx: bytes, generated_at: dt.datetime) -> bytes:
-    """``xlsx`` rewritten so that nothing in it depends on when it was written.
-
-    openpyxl dates the zip entries at the time of writing and overwrites ``properties.modified``
-    with the current time while saving; both are set to the report's generation time instead.
-    """
-    year, month, day, hour, minute, second = generated_at.timetuple()[:6]
-    date_time = (max(year, 1980), month, day, hour, minute, second)  # zip dates start in 1980
-    modified = (generated_at - SHANGHAI_OFFSET).strftime("%Y-%m-%dT%H:%M:%SZ").encode()
-    output = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(xlsx)) as source, zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as target:
-        for entry in source.infolist():
-            data = source.read(entry.filename)
-            if entry.filename == "docProps/core.xml":
-                data = _MODIFIED.sub(rb"\g<1>" + modified + rb"\g<2>", data)
-            fixed = zipfile.ZipInfo(entry.filename, date_time=date_time)
-            fixed.compress_type = zipfile.ZIP_DEFLATED
-            fixed.external_attr = entry.external_attr
-            target.writestr(fixed, data)
-    return output.getvalue()
-
-
 def build_workbook(content: ReportContent) -> bytes:
     """The .xlsx attachment of ``content``: sheet "说明", then one sheet per ``content.details`` table."""
     workbook = Workbook()
@@ -210,4 +185,5 @@ def build_workbook(content: ReportContent) -> bytes:
     workbook.properties.modified = generated_utc
     buffer = io.BytesIO()
     workbook.save(buffer)
-    return _reproducible(buffer.getvalue(), content.generated_at)
+    # Nothing in the file depends on when it was written: re-rendering a period gives the same bytes.
+    return freeze_xlsx(buffer.getvalue(), entry_time=content.generated_at, modified_utc=generated_utc)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from support.independent import expected_landing
 from support.landing import generate_registrations
-from support.pipeline import snapshot
+from support.pipeline import snapshot, snapshot_diff
 
 PROJECT = Path(__file__).resolve().parents[2]
 FIRST, LAST = dt.date(2025, 3, 3), dt.date(2025, 3, 14)  # 12 days: every file-level defect occurs once
@@ -68,4 +68,4 @@ def test_dag_run_matches_independent_recount_and_rerun_changes_nothing(airflow_h
     # The same range again, and an overlapping one: through Airflow, nothing may change.
     run_dag(airflow_home, landing, warehouse_url, FIRST, LAST)
     run_dag(airflow_home, landing, warehouse_url, FIRST + dt.timedelta(days=4), LAST)
-    assert snapshot(warehouse_url) == before
+    assert snapshot_diff(before, snapshot(warehouse_url)) == []

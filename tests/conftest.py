@@ -102,3 +102,31 @@ def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)
     subprocess.run([airflow, "pools", "set", "warehouse_writer", "1", "test"], env=env, check=True, capture_output=True)
     return env
+
+
+# Five weeks of generated feeds loaded once per engine and session, for the tests that only read.
+@pytest.fixture(scope="session")
+def five_week_landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from support.pipeline import FIVE_WEEKS, generate_landing
+
+    return generate_landing(tmp_path_factory.mktemp("five_week_landing"), *FIVE_WEEKS)
+
+
+@pytest.fixture(scope="session", params=["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def five_week_warehouse(
+    request: pytest.FixtureRequest, five_week_landing: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A warehouse on each engine holding the five weeks: read it, never write to it."""
+    from support.pipeline import FIVE_WEEKS, load_feeds
+
+    if request.param == "duckdb":
+        url = f"duckdb:///{tmp_path_factory.mktemp('five_week_duckdb') / 'warehouse.duckdb'}"
+    else:
+        request.getfixturevalue("postgres_server")
+        url = create_postgres_database("parkops_five_weeks")
+    try:
+        load_feeds(url, five_week_landing, *FIVE_WEEKS)
+        yield url
+    finally:
+        if request.param == "postgresql":
+            drop_postgres_database(url)

@@ -306,9 +306,19 @@ def test_corrected_redelivery_replaces_the_old_version(use_warehouse: str, landi
         for row in rows(use_warehouse, "select * from ops.file_audit where source_file = :f", {"f": target.source_file})
     }
     assert versions == {old_sha: "superseded", corrected.sha256: "loaded"}
-    for table in ("raw.registrations", "staging.registrations", "ops.quarantine", "ops.validation_results"):
+    for table in ("raw.registrations", "staging.registrations", "ops.quarantine"):
         left = scalar(use_warehouse, f"select count(*) from {table} where source_sha256 = :sha", {"sha": old_sha})
         assert left == 0, f"{table} still holds {left} rows of the superseded version"
+    # The validation results are history: both versions' stay, each under the run that judged it.
+    judged = rows(
+        use_warehouse,
+        "select distinct source_sha256, run_id from ops.validation_results where source_file = :f",
+        {"f": target.source_file},
+    )
+    assert {(row["source_sha256"], row["run_id"]) for row in judged} == {
+        (old_sha, "run-1"),
+        (corrected.sha256, "run-2"),
+    }
     staged = rows(
         use_warehouse,
         "select source_row_number, enterprise_name, run_id from staging.registrations where source_file = :f",

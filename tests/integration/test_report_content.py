@@ -2,22 +2,20 @@
 and whether a report may go out (readiness) as data arrives, loads and is rebuilt.
 
 Five weeks of generated feeds (2025-02-03 to 2025-03-09 deliveries) are loaded once per engine
-with the DAGs' task callables; the weekly report of 2025-W09 and the monthly report of 2025-02
-are assembled from them.
+with the DAGs' task callables (``five_week_warehouse`` in conftest); the weekly report of
+2025-W09 and the monthly report of 2025-02 are assembled from them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import statistics
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import create_postgres_database, drop_postgres_database
 from support import independent_feeds as truth
-from support.pipeline import FIVE_WEEKS, generate_landing, load_feeds, rows, scalar
+from support.pipeline import FIVE_WEEKS, load_feeds, rows, scalar
 
 from parkops.report.assemble import assemble
 from parkops.report.periods import ReportPeriod
@@ -29,24 +27,14 @@ WEEK, MONTH = ReportPeriod.parse("2025-W09"), ReportPeriod.parse("2025-02")
 AFTER_ALL_REPORTS = dt.datetime(2025, 3, 20, 9, 0)
 
 
-@pytest.fixture(scope="module")
-def landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return generate_landing(tmp_path_factory.mktemp("report_landing"), FIRST, LAST)
+@pytest.fixture
+def loaded_url(five_week_warehouse: str) -> str:
+    return five_week_warehouse
 
 
-@pytest.fixture(scope="module", params=["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def loaded_url(request: pytest.FixtureRequest, landing: Path, tmp_path_factory) -> Iterator[str]:
-    if request.param == "duckdb":
-        url = f"duckdb:///{tmp_path_factory.mktemp('report_duckdb') / 'warehouse.duckdb'}"
-    else:
-        request.getfixturevalue("postgres_server")
-        url = create_postgres_database("parkops_report")
-    try:
-        load_feeds(url, landing, FIRST, LAST)
-        yield url
-    finally:
-        if request.param == "postgresql":
-            drop_postgres_database(url)
+@pytest.fixture
+def landing(five_week_landing: Path) -> Path:
+    return five_week_landing
 
 
 def content_of(url: str, period: ReportPeriod, now: dt.datetime = AFTER_ALL_REPORTS):

@@ -370,7 +370,7 @@ class FileLoader:
             for table in self.feed.tables:
                 warehouse.delete_where(connection, "staging", table, keys)
             warehouse.delete_where(connection, "ops", "quarantine", {"feed": landed.feed, **keys})
-            warehouse.delete_where(connection, "ops", "validation_results", {"feed": landed.feed, **keys})
+            # ops.validation_results stays: it is the history of what every version was judged on.
             connection.execute(
                 sa.text(
                     "update ops.file_audit set status = 'superseded', reason = :reason where feed = :feed "

@@ -1,6 +1,7 @@
 """The one shape of every ingest DAG, so each DAG file states only what differs (feed, schedule, docs).
 
-Imported at DAG parse time: only ``airflow.sdk``, ``pendulum`` and ``parkops.assets``; every task
+Imported at DAG parse time: only ``airflow.sdk``, ``pendulum``, ``parkops.assets`` and
+``parkops.ops.notifier`` (which reads its configuration only when a task fails); every task
 imports its callables from ``parkops.pipeline.tasks`` when it runs.
 """
 
@@ -12,6 +13,7 @@ import pendulum
 from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, Param, dag, task
 
 from parkops.assets import FEED_ASSET_URIS
+from parkops.ops.notifier import failure_callbacks
 
 WAREHOUSE_WRITER_POOL = "warehouse_writer"
 OWNER = "data-platform"
@@ -21,6 +23,9 @@ DEFAULT_ARGS = {
     "retries": 2,
     "retry_delay": dt.timedelta(minutes=2),
     "retry_exponential_backoff": True,
+    # Once a task has failed for good (data errors at once, transient ones after the retries):
+    # alert the data engineers by e-mail and chat robot (config/operations.yaml, section alerts).
+    "on_failure_callback": failure_callbacks(),
 }
 
 
@@ -151,10 +156,9 @@ def report_dag(*, dag_id: str, kind: str, doc_md: str, tags: list[str], catchup:
                     kind,
                     context["params"].get("period"),
                     context.get("data_interval_end"),
-                    run_description=f"{dag_id} / {context['run_id']} ({context['ti'].log_url})",
                 )
             except tasks.ReportNotReady as error:
-                # Stale or failed data is not transient: the engineers were alerted once; no retry.
+                # Stale or failed data is not transient: no retry; the failure alert says why, once.
                 raise AirflowFailException(str(error)) from error
             return PokeReturnValue(is_done=done, xcom_value=readiness)
 
@@ -169,7 +173,6 @@ def report_dag(*, dag_id: str, kind: str, doc_md: str, tags: list[str], catchup:
                     kind,
                     readiness["period"],
                     run_id=context["run_id"],
-                    run_description=f"{dag_id} / {context['run_id']} ({context['ti'].log_url})",
                 )
             except tasks.ReportNotReady as error:
                 raise AirflowFailException(str(error)) from error

@@ -3,7 +3,8 @@
 A DuckDB warehouse holds five weeks of generated feeds (2025-02-03 to 2025-03-09 deliveries).
 ``send_weekly_report`` and ``send_monthly_report`` run with ``airflow dags test``; the server
 receives the messages, which are parsed as a mail client would. A week whose data has not all
-arrived makes the weekly DAG alert the data engineers instead, and send nothing to leadership.
+arrived makes the weekly DAG fail instead, sending nothing to leadership: the failure alert of
+every DAG reaches the data engineers once, by e-mail and on both chat robots (loopback HTTP).
 The archived HTML is rendered in headless Chromium with only the project's font; the screenshot
 stays in ``var/screenshots/`` (git-ignored) for a person to look at.
 """
@@ -11,6 +12,7 @@ stays in ``var/screenshots/`` (git-ignored) for a person to look at.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import io
 import json
 import os
@@ -26,7 +28,8 @@ import openpyxl
 import pytest
 from conftest import IN_CI, PROJECT_DIR
 from PIL import Image
-from support.pipeline import FIVE_WEEKS, generate_landing, load_feeds, rows
+from support.chat_robots import robot_server
+from support.pipeline import FIVE_WEEKS, load_feeds, rows
 from support.smtp import smtp_server
 
 pytestmark = pytest.mark.airflow
@@ -39,37 +42,60 @@ sender: "张江高新区数据平台 <parkops@zjpark.example.cn>"
 smtp_conn_id: smtp_default
 zone_name: 张江高新区
 archive_dir: {archive}
-data_engineers: [oncall@zjpark.example.cn]
 weekly: {{schedule: "30 8 * * 1", recipients: [leader1@zjpark.example.cn, leader2@zjpark.example.cn],
           cc: [office@zjpark.example.cn], wait_until: "14:00", poke_minutes: 10}}
 monthly: {{schedule: "0 9 1 * *", recipients: [leader1@zjpark.example.cn], cutoff_day: 15, wait_until: "14:00",
            poke_minutes: 60}}
 """
+# Failure alerts (a report that cannot go out) go to the data engineers of the operations config:
+# by e-mail and to the chat robots (企业微信, 钉钉 with signing), whose URLs the test provides.
+DINGTALK_SECRET = "SECe2e0123456789"
+OPERATIONS = """
+alerts:
+  email: [oncall@zjpark.example.cn]
+  sender: "张江高新区数据平台 <parkops@zjpark.example.cn>"
+  smtp_conn_id: smtp_default
+  webhooks:
+    - kind: wecom
+      url_env: PARKOPS_WECOM_WEBHOOK_URL
+    - kind: dingtalk
+      url_env: PARKOPS_DINGTALK_WEBHOOK_URL
+      secret_env: PARKOPS_DINGTALK_SECRET
+  airflow_base_url: http://airflow.zjpark.example.cn
+freshness:
+  registrations: {due_time: "09:00"}
+  visits: {due_time: "10:00"}
+  incubator_reports: {due_day: 10, due_time: "23:59"}
+"""
 
 
 @pytest.fixture(scope="module")
-def report_env(airflow_home, tmp_path_factory):
+def report_env(airflow_home, tmp_path_factory, five_week_landing):
     root = tmp_path_factory.mktemp("reports")
-    landing = generate_landing(root / "landing", FIRST, LAST)
     url = f"duckdb:///{root / 'warehouse.duckdb'}"
-    load_feeds(url, landing, FIRST, LAST)
+    load_feeds(url, five_week_landing, FIRST, LAST)
     config = root / "reports.yaml"
     config.write_text(CONFIG.format(archive=root / "archive"), encoding="utf-8")
+    operations = root / "operations.yaml"
+    operations.write_text(OPERATIONS, encoding="utf-8")
     env = {
         **airflow_home,
         "PARKOPS_WAREHOUSE_URL": url,
-        "PARKOPS_LANDING_DIR": str(landing),
+        "PARKOPS_LANDING_DIR": str(five_week_landing),
         "PARKOPS_REPORTS_CONFIG": str(config),
+        "PARKOPS_OPERATIONS_CONFIG": str(operations),
+        "PARKOPS_DINGTALK_SECRET": DINGTALK_SECRET,
     }
     return env, root / "archive", url
 
 
-def run_report_dag(env: dict[str, str], dag_id: str, period: str, inbox) -> subprocess.CompletedProcess:
+def run_report_dag(
+    env: dict[str, str], dag_id: str, period: str, inbox, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     airflow = str(Path(sys.executable).with_name("airflow"))
     command = [airflow, "dags", "test", dag_id, "--conf", json.dumps({"period": period})]
-    return subprocess.run(
-        command, env={**env, **inbox.connection_env()}, capture_output=True, text=True, check=False, cwd=PROJECT_DIR
-    )
+    env = {**env, **inbox.connection_env(), **(extra_env or {})}
+    return subprocess.run(command, env=env, capture_output=True, text=True, check=False, cwd=PROJECT_DIR)
 
 
 def referenced_cids(html: str) -> set[str]:
@@ -177,21 +203,38 @@ def test_monthly_report_says_on_which_basis_it_went_out(report_env):
     assert len(incubator_rows) == reported > 0
 
 
-def test_stale_week_alerts_the_data_engineers_and_sends_no_report(report_env):
+def test_stale_week_sends_no_report_and_one_alert_on_every_channel(report_env):
+    from parkops.ops.alerts import dingtalk_sign
+
     env, archive, _ = report_env
-    with smtp_server() as inbox:
+    with smtp_server() as inbox, robot_server() as robots:
+        robot_urls = {
+            "PARKOPS_WECOM_WEBHOOK_URL": robots.url("/wecom?key=k"),
+            "PARKOPS_DINGTALK_WEBHOOK_URL": robots.url("/dingtalk?access_token=t"),
+        }
         # 2025-W10 ends on 9 March: its data needs the deliveries of 10 March, which never came.
-        completed = run_report_dag(env, "send_weekly_report", "2025-W10", inbox)
+        completed = run_report_dag(env, "send_weekly_report", "2025-W10", inbox, robot_urls)
     assert completed.returncode != 0
+    assert not (archive / "weekly" / "2025-W10").exists()
+    # One alert per channel (a retry would have sent a second): the failure alert of every DAG.
+    title = "【失败】send_weekly_report.wait_for_data"
+    facts = ["DAG：send_weekly_report", "任务：wait_for_data", "运行：manual__", '参数：{"period": "2025-W10"}']
+    facts += ["2025-W10（2025年3月第1周）未发送", "本期数据需要 2025-03-10 的交付", "数据错误，不重试"]
     assert len(inbox.received) == 1, [message.message["Subject"] for message in inbox.received]
     alert = inbox.received[0]
     assert alert.rcpt_tos == ["oncall@zjpark.example.cn"]
-    assert alert.message["Subject"] == "【数据平台告警】园区运行周报未发送：数据未就绪（2025年3月第1周）"
+    assert alert.message["Subject"] == title
     body = alert.message.get_body(preferencelist=("html",)).get_content()
-    assert "本期数据需要 2025-03-10 的交付" in body and "企业登记" in body and "走访记录" in body
-    assert not (archive / "weekly" / "2025-W10").exists()
-    # Not retried: a retry would have sent a second alert.
-    assert completed.stdout.count("Marking task as FAILED") + completed.stderr.count("Marking task as FAILED") <= 1
+    assert all(html.escape(fact) in body for fact in facts), body
+    assert 'href="http://airflow.zjpark.example.cn/dags/send_weekly_report/runs/manual__' in body
+    (wecom,) = robots.at("/wecom")
+    content = wecom.payload["markdown"]["content"]
+    assert title in content and all(fact in content for fact in facts), content
+    (dingtalk,) = robots.at("/dingtalk")
+    assert dingtalk.payload["markdown"]["title"] == title
+    assert all(fact in dingtalk.payload["markdown"]["text"] for fact in facts)
+    (timestamp,), (sign,) = dingtalk.query["timestamp"], dingtalk.query["sign"]
+    assert sign == dingtalk_sign(DINGTALK_SECRET, int(timestamp))
 
 
 def chromium() -> str | None:

@@ -55,7 +55,7 @@ def test_the_repository_configuration_loads():
     settings = load_settings()
     assert settings.weekly.schedule == "30 8 * * 1" and report_timing("weekly") == ("30 8 * * 1", 10)
     assert settings.monthly.cutoff_day == 15 and settings.monthly.recipients
-    assert settings.data_engineers and settings.smtp_conn_id == "smtp_default"
+    assert settings.smtp_conn_id == "smtp_default"
 
 
 def write_config(tmp_path: Path, text: str) -> Path:
@@ -66,7 +66,6 @@ def write_config(tmp_path: Path, text: str) -> Path:
 
 VALID = """
 sender: "平台 <p@example.cn>"
-data_engineers: [ops@example.cn]
 weekly: {schedule: "30 8 * * 1", recipients: [a@example.cn], wait_until: "14:00"}
 monthly: {schedule: "0 9 1 * *", recipients: [a@example.cn], cutoff_day: 15, wait_until: "12:30"}
 """
@@ -79,7 +78,10 @@ monthly: {schedule: "0 9 1 * *", recipients: [a@example.cn], cutoff_day: 15, wai
         (("cutoff_day: 15", "cutoff_day: 31"), "monthly.cutoff_day must be a day of the month from 1 to 28"),
         (('"30 8 * * 1"', '"30 8 * *"'), "weekly.schedule must be a five-field cron expression"),
         (('"12:30"', '"noon"'), "monthly.wait_until must be HH:MM"),
-        (("[ops@example.cn]", "[]"), "data_engineers needs at least one address"),
+        (
+            ("recipients: [a@example.cn], cutoff_day", "recipients: [], cutoff_day"),
+            "monthly.recipients needs at least one address",
+        ),
     ],
 )
 def test_invalid_configuration_names_file_and_key(tmp_path, change, message):

@@ -44,7 +44,6 @@ class ReportSettings:
     smtp_conn_id: str
     zone_name: str
     archive_dir: Path
-    data_engineers: tuple[str, ...]
     weekly: ScheduleSettings
     monthly: ScheduleSettings
 
@@ -129,7 +128,6 @@ def load_settings(path: Path | None = None) -> ReportSettings:
         smtp_conn_id=str(document.get("smtp_conn_id") or "smtp_default"),
         zone_name=str(document.get("zone_name") or "张江高新区"),
         archive_dir=archive_dir,
-        data_engineers=_addresses(path, "data_engineers", document.get("data_engineers"), required=True),
         weekly=_schedule_settings(path, "weekly", document.get("weekly")),
         monthly=_schedule_settings(path, "monthly", document.get("monthly")),
     )

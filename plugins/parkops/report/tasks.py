@@ -2,7 +2,8 @@
 
 ``wait_for_data`` (a sensor in reschedule mode) pokes :func:`poke_readiness` until the period's
 data is in and the marts are rebuilt from it (:mod:`parkops.report.readiness`); past the
-configured deadline it alerts the data engineers instead, once, and fails without retrying.
+configured deadline it fails without retrying, with the reasons, and the failure alert every DAG
+has (:class:`parkops.ops.notifier.FailureNotifier`) tells the data engineers, once.
 ``send_report`` checks again (nothing may have changed in between without it knowing), builds,
 archives and sends the report.
 """
@@ -10,7 +11,6 @@ archives and sends the report.
 from __future__ import annotations
 
 import datetime as dt
-import html
 import logging
 from pathlib import Path
 
@@ -27,7 +27,7 @@ REPORT_NAMES = {"weekly": "园区运行周报", "monthly": "园区运行月报"}
 
 
 class ReportNotReady(RuntimeError):
-    """The report's data is stale or failed: the data engineers were alerted instead of sending."""
+    """The report's data is stale or failed: nothing goes to leadership (a data error: no retry)."""
 
 
 def shanghai_now() -> dt.datetime:
@@ -68,40 +68,14 @@ def assess_period(period: ReportPeriod, schedule: ScheduleSettings, now: dt.date
         return assess(connection, period, now=now, cutoff_day=schedule.cutoff_day)
 
 
-def alert_data_engineers(
-    settings: ReportSettings, period: ReportPeriod, readiness: Readiness, *, run_description: str
-) -> None:
-    """E-mail the data engineers why the report did not go out (SMTP provider, ``smtp_default``)."""
-    from airflow.providers.smtp.hooks.smtp import SmtpHook
-
-    name = REPORT_NAMES[period.kind]
-    reasons = readiness.problems + readiness.waiting_for
-    subject = f"【数据平台告警】{name}未发送：数据未就绪（{period.label}）"
-    items = "".join(f"<li>{html.escape(reason)}</li>" for reason in reasons)
-    body = (
-        f"<p>{html.escape(name)}（{html.escape(period.label)}，{period.start.isoformat()} 至 "
-        f"{period.end.isoformat()}）没有发送给领导：它依赖的数据过期或加载失败。</p>"
-        f"<ul>{items}</ul>"
-        f"<p>运行：{html.escape(run_description)}</p>"
-        "<p>处理：补齐或重新加载缺失的交付，确认 build_marts 成功后，重新运行本任务"
-        f"（手动触发时可传 period={html.escape(period.key)}）。</p>"
-    )
-    with SmtpHook(smtp_conn_id=settings.smtp_conn_id) as hook:
-        hook.send_email_smtp(
-            to=list(settings.data_engineers), subject=subject, html_content=body, from_email=settings.sender
-        )
-    log.warning("alerted %s: %s", ", ".join(settings.data_engineers), "; ".join(reasons))
-
-
 def poke_readiness(
     kind: PeriodKind,
     period_key: str | None,
     data_interval_end: dt.datetime | None,
     *,
-    run_description: str,
     now: dt.datetime | None = None,
 ) -> tuple[bool, dict | None]:
-    """One poke: (done, readiness as a dict). Past the deadline and still not ready: alert and raise."""
+    """One poke: (done, readiness as a dict). Past the deadline and still not ready: raise."""
     settings = load_settings()
     schedule = settings.for_kind(kind)
     period = report_period(kind, period_key, data_interval_end)
@@ -112,10 +86,9 @@ def poke_readiness(
         return True, readiness.as_dict()
     waits_until = deadline(period, schedule)
     if now >= waits_until:
-        alert_data_engineers(settings, period, readiness, run_description=run_description)
         raise ReportNotReady(
-            f"{period.key}: data not ready at {waits_until:%Y-%m-%d %H:%M} (the deadline); the data engineers "
-            f"were alerted: {'; '.join(readiness.problems + readiness.waiting_for)}"
+            f"{period.key}（{period.label}）未发送：截至 {waits_until:%Y-%m-%d %H:%M}（等待期限）数据仍未就绪："
+            f"{'；'.join(readiness.problems + readiness.waiting_for)}"
         )
     log.info(
         "%s %s waits until %s: %s", kind, period.key, waits_until, "; ".join(readiness.problems + readiness.waiting_for)
@@ -142,7 +115,7 @@ def build_report(period: ReportPeriod, settings: ReportSettings, now: dt.datetim
     return render_report(content), readiness
 
 
-def send_report(kind: PeriodKind, period_key: str, *, run_id: str | None, run_description: str) -> str:
+def send_report(kind: PeriodKind, period_key: str, *, run_id: str | None) -> str:
     """Build, archive and send the report of ``period_key``; returns the archive folder."""
     from parkops.report.delivery import archive_report, build_message, record_send, send_message
 
@@ -152,10 +125,8 @@ def send_report(kind: PeriodKind, period_key: str, *, run_id: str | None, run_de
     report, readiness = build_report(period, settings, shanghai_now())
     if not readiness.ready:
         # The sensor saw it ready a moment ago: a load or a failed rebuild came in between.
-        alert_data_engineers(settings, period, readiness, run_description=run_description)
-        raise ReportNotReady(
-            f"{period.key}: data no longer ready: {'; '.join(readiness.problems + readiness.waiting_for)}"
-        )
+        reasons = "；".join(readiness.problems + readiness.waiting_for)
+        raise ReportNotReady(f"{period.key}（{period.label}）未发送：数据不再就绪：{reasons}")
     recipients = list(schedule.recipients)
     message = build_message(report, sender=settings.sender, recipients=recipients, cc=list(schedule.cc))
     folder = archive_report(report, message, archive_folder(settings, period, preview=False))

@@ -1,0 +1,1 @@
+"""Operations for data engineers: alerts, feed freshness, pipeline health."""

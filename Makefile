@@ -35,7 +35,7 @@ SEED ?= 20250101
 FROM ?= $(SAMPLE_FROM)
 TO ?= $(SAMPLE_TO)
 
-.PHONY: help setup airflow-init sample run progress demo airflow test lint format clean bench docs report reports outbox chromium
+.PHONY: help setup airflow-init sample run progress health demo airflow test lint format clean bench docs report reports outbox chromium
 
 help:
 	@echo "make demo      set up, generate sample data, run the pipeline through Airflow, print KPI progress"
@@ -43,6 +43,7 @@ help:
 	@echo "make run FROM=YYYY-MM-DD TO=YYYY-MM-DD   run every feed and the marts through Airflow for those delivery days"
 	@echo "make airflow   start the Airflow UI (standalone) on this setup"
 	@echo "make report PERIOD=2025-W10   render a past week's (or PERIOD=2025-03 month's) report without sending it"
+	@echo "make health    per feed: last delivery and load, rows and quarantine share (30 days), open incidents"
 	@echo "make outbox    local SMTP server keeping the reports sent as .eml files (data/reports/outbox)"
 	@echo "make lint      ruff"
 
@@ -77,6 +78,9 @@ run: airflow-init
 
 progress: setup
 	@$(BIN)/python -m parkops.cli progress
+
+health: setup
+	@$(BIN)/python -m parkops.cli health
 
 demo: airflow-init sample
 	@start=$$(date +%s); \

@@ -49,7 +49,7 @@ monthly: {{schedule: "0 9 1 * *", recipients: [leader1@zjpark.example.cn], cutof
 """
 # Failure alerts (a report that cannot go out) go to the data engineers of the operations config:
 # by e-mail and to the chat robots (企业微信, 钉钉 with signing), whose URLs the test provides.
-DINGTALK_SECRET = "SECe2e0123456789"
+ROBOT_SIGNING_KEY = "SECe2e0123456789"
 OPERATIONS = """
 alerts:
   email: [oncall@zjpark.example.cn]
@@ -84,7 +84,7 @@ def report_env(airflow_home, tmp_path_factory, five_week_landing):
         "PARKOPS_LANDING_DIR": str(five_week_landing),
         "PARKOPS_REPORTS_CONFIG": str(config),
         "PARKOPS_OPERATIONS_CONFIG": str(operations),
-        "PARKOPS_DINGTALK_SECRET": DINGTALK_SECRET,
+        "PARKOPS_DINGTALK_SECRET": ROBOT_SIGNING_KEY,
     }
     return env, root / "archive", url
 
@@ -234,7 +234,7 @@ def test_stale_week_sends_no_report_and_one_alert_on_every_channel(report_env):
     assert dingtalk.payload["markdown"]["title"] == title
     assert all(fact in dingtalk.payload["markdown"]["text"] for fact in facts)
     (timestamp,), (sign,) = dingtalk.query["timestamp"], dingtalk.query["sign"]
-    assert sign == dingtalk_sign(DINGTALK_SECRET, int(timestamp))
+    assert sign == dingtalk_sign(ROBOT_SIGNING_KEY, int(timestamp))
 
 
 def chromium() -> str | None:

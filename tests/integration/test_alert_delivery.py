@@ -23,7 +23,7 @@ alerts:
       secret_env: TEST_DINGTALK_SECRET
   airflow_base_url: http://localhost:8080
 """
-SECRET = "SECtest0123456789"
+ROBOT_SIGNING_KEY = "SECtest0123456789"
 ALERT = Alert(
     title="【失败】ingest_visit_logs.ingest_files",
     lines=[
@@ -47,7 +47,7 @@ def channels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
             monkeypatch.setenv(name, value)
         monkeypatch.setenv("TEST_WECOM_URL", robots.url("/wecom?key=wecom-key"))
         monkeypatch.setenv("TEST_DINGTALK_URL", robots.url("/dingtalk?access_token=ding-token"))
-        monkeypatch.setenv("TEST_DINGTALK_SECRET", SECRET)
+        monkeypatch.setenv("TEST_DINGTALK_SECRET", ROBOT_SIGNING_KEY)
         yield inbox, robots
 
 
@@ -76,7 +76,7 @@ def test_every_channel_gets_the_alert_once(channels):
     assert all(f"- {line}" in dingtalk.payload["markdown"]["text"] for line in ALERT.lines)
     assert dingtalk.query["access_token"] == ["ding-token"]
     (timestamp,), (sign,) = dingtalk.query["timestamp"], dingtalk.query["sign"]
-    assert sign == dingtalk_sign(SECRET, int(timestamp))  # parse_qs has undone the URL encoding
+    assert sign == dingtalk_sign(ROBOT_SIGNING_KEY, int(timestamp))  # parse_qs has undone the URL encoding
 
 
 def test_a_refusing_robot_is_named_and_the_others_still_get_the_alert(channels):

@@ -35,7 +35,7 @@ SEED ?= 20250101
 FROM ?= $(SAMPLE_FROM)
 TO ?= $(SAMPLE_TO)
 
-.PHONY: help setup airflow-init sample run progress health demo airflow test lint format clean bench docs report reports outbox chromium
+.PHONY: help setup airflow-init sample run progress health data-docs demo airflow test lint format clean bench docs report reports outbox chromium
 
 help:
 	@echo "make demo      set up, generate sample data, run the pipeline through Airflow, print KPI progress"
@@ -82,10 +82,15 @@ progress: setup
 health: setup
 	@$(BIN)/python -m parkops.cli health
 
+# Great Expectations Data Docs of the suites (data/data_docs; served at /parkops/data-docs/ in the UI).
+data-docs: setup
+	$(BIN)/python -m parkops.quality.data_docs
+
 demo: airflow-init sample
 	@start=$$(date +%s); \
 	$(MAKE) --no-print-directory run FROM=$(SAMPLE_FROM) TO=$(SAMPLE_TO) && \
 	$(MAKE) --no-print-directory reports && \
+	$(BIN)/python -m parkops.quality.data_docs && \
 	$(BIN)/python -m parkops.cli progress && \
 	echo "" && echo "pipeline and reports through Airflow took $$(( $$(date +%s) - start )) s; rejected files and quarantine: python -m parkops.cli files" && \
 	echo "reports sent (through the local outbox): $(PARKOPS_OUTBOX_DIR); archived: data/reports/weekly, data/reports/monthly (open report.html)"
@@ -128,7 +133,7 @@ format: setup
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf data/landing data/warehouse data/reports .airflow .pytest_cache
+	rm -rf data/landing data/warehouse data/reports data/data_docs .airflow .pytest_cache
 
 # Registration load benchmark, both engines, one run (8.5-11 min on 2 cores, by machine load): table on stdout, JSON in data/bench/.
 # PostgreSQL: PARKOPS_BENCH_PG_URL (default postgresql://postgres@127.0.0.1:5432/postgres); options: BENCH_ARGS="--help".

@@ -19,7 +19,7 @@ import pendulum
 from airflow.sdk import Asset, AssetAny, dag, task
 
 from parkops.assets import FEED_ASSET_URIS, MARTS_ASSET_URI
-from parkops.dag_factory import DEFAULT_ARGS, WAREHOUSE_WRITER_POOL
+from parkops.dag_factory import DEFAULT_ARGS, WAREHOUSE_WRITER_POOL, ops_links
 
 
 @dag(
@@ -30,7 +30,7 @@ from parkops.dag_factory import DEFAULT_ARGS, WAREHOUSE_WRITER_POOL
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
     tags=["parkops", "mart"],
-    doc_md=__doc__,
+    doc_md=__doc__ + ops_links(),
 )
 def build_marts():
     @task

@@ -34,7 +34,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import CronTriggerTimetable, Param, dag, task
 
-from parkops.dag_factory import DEFAULT_ARGS, WAREHOUSE_WRITER_POOL
+from parkops.dag_factory import DEFAULT_ARGS, WAREHOUSE_WRITER_POOL, ops_links
 
 
 @dag(
@@ -52,7 +52,7 @@ from parkops.dag_factory import DEFAULT_ARGS, WAREHOUSE_WRITER_POOL
         )
     },
     tags=["parkops", "ops"],
-    doc_md=__doc__,
+    doc_md=__doc__ + ops_links(),
 )
 def monitor_feed_freshness():
     @task(pool=WAREHOUSE_WRITER_POOL)

@@ -278,14 +278,14 @@ def health_headers(days: int) -> list[str]:
     ]
 
 
-def _table_exists(connection: sa.Connection, schema: str, table: str) -> bool:
+def table_exists(connection: sa.Connection, schema: str, table: str) -> bool:
     query = sa.text(
         "select count(*) from information_schema.tables where table_schema = :schema and table_name = :table"
     )
     return bool(connection.execute(query, {"schema": schema, "table": table}).scalar_one())
 
 
-def _missing_duckdb_file(url: str) -> Path | None:
+def missing_duckdb_file(url: str) -> Path | None:
     """The DuckDB file of ``url`` when it does not exist (a read-only connection cannot create it)."""
     parsed = sa.make_url(url)
     if parsed.get_backend_name() != "duckdb" or not parsed.database or parsed.database == ":memory:":
@@ -329,7 +329,7 @@ def pipeline_health(days: int = 30, *, now: dt.datetime | None = None) -> dict:
     now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(tzinfo=None)
     since = now - dt.timedelta(days=days)
     url = warehouse_url()
-    missing_file = _missing_duckdb_file(url)
+    missing_file = missing_duckdb_file(url)
     audit: dict[str, dict] = {}
     incidents: list = []
     state = "missing" if missing_file else "empty"
@@ -337,9 +337,9 @@ def pipeline_health(days: int = 30, *, now: dt.datetime | None = None) -> dict:
         engine = create_warehouse_engine(url, read_only=True)
         try:
             with engine.connect() as connection:
-                if _table_exists(connection, "ops", "file_audit"):
+                if table_exists(connection, "ops", "file_audit"):
                     audit = _audit_by_feed(connection, since)
-                if _table_exists(connection, "ops", "feed_incidents"):
+                if table_exists(connection, "ops", "feed_incidents"):
                     incidents = freshness.open_incidents(connection)
         finally:
             engine.dispose()

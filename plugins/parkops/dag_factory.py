@@ -29,6 +29,16 @@ DEFAULT_ARGS = {
 }
 
 
+def ops_links(feed_name: str | None = None) -> str:
+    """Markdown links to the parkops UI plugin's pages (served by the api-server under /parkops)."""
+    quarantine = f"/parkops/quarantine?feed={feed_name}" if feed_name else "/parkops/quarantine"
+    return (
+        "\n\n**Operations**: [pipeline health](/parkops/health) · "
+        f"[quarantined rows]({quarantine}) · [Data Docs of the suites](/parkops/data-docs/) · "
+        "runbook and alerts: README, \"Operations\".\n"
+    )
+
+
 def delivery_params(unit: str) -> dict[str, Param]:
     return {
         "delivery_from": Param(
@@ -62,7 +72,7 @@ def ingest_dag(
         default_args=DEFAULT_ARGS,
         params=delivery_params(delivery_unit),
         tags=tags,
-        doc_md=doc_md,
+        doc_md=doc_md + ops_links(feed_name),
     )
     def ingest():
         @task
@@ -135,7 +145,7 @@ def report_dag(*, dag_id: str, kind: str, doc_md: str, tags: list[str], catchup:
             )
         },
         tags=tags,
-        doc_md=doc_md,
+        doc_md=doc_md + ops_links(),
     )
     def report():
         @task.sensor(

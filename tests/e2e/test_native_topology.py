@@ -6,7 +6,8 @@ test's own, flushed afterwards), a fresh PostgreSQL warehouse and ports picked a
 of ``ingest_enterprise_registrations`` is triggered through REST API v2 with a JWT from the simple
 auth manager, must succeed with every task executed by the Celery worker; the asset it updates
 must make the scheduler trigger ``build_marts`` (data-aware scheduling, no clock), whose rebuild
-must leave marts that match the independent recount of the landing files.
+must leave marts that match the independent recount of the landing files. The api-server also
+serves the ``parkops`` UI plugin: its pages need an Airflow user and show the CLI's numbers.
 
 PostgreSQL and Redis on loopback are required: without them the test is skipped with a loud
 reason, except when ``CI=true`` where their absence is a failure.
@@ -15,6 +16,7 @@ reason, except when ``CI=true`` where their absence is a failure.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import secrets
 import subprocess
@@ -38,6 +40,8 @@ from support.topology import (
     free_port,
     redis_unavailable,
 )
+
+from parkops import cli
 
 PROJECT = Path(__file__).resolve().parents[2]
 DAG_ID = "ingest_enterprise_registrations"
@@ -285,8 +289,60 @@ def _warehouse_tables(warehouse_url: str) -> dict[str, list[tuple]]:
         engine.dispose()
 
 
+def _check_parkops_pages(native_airflow: NativeAirflow, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ``parkops`` plugin's pages, served by this api-server, against this warehouse."""
+    client = native_airflow.client
+    response = client.get("/api/v2/plugins")
+    assert response.status_code == 200, response.text
+    (plugin,) = [plugin for plugin in response.json()["plugins"] if plugin["name"] == "parkops"]
+    assert [app["url_prefix"] for app in plugin["fastapi_apps"]] == ["/parkops"]
+    assert {view["href"] for view in plugin["external_views"]} == {
+        "parkops/health",
+        "parkops/quarantine",
+        "parkops/data-docs/",
+    }
+
+    # Mounted plugin apps get no protection from the api-server: the app asks for an Airflow user.
+    with httpx.Client(base_url=native_airflow.base_url, timeout=10) as anonymous:
+        assert anonymous.get("/parkops/health.json").status_code == 401
+        assert anonymous.get("/parkops/quarantine/rows").status_code == 401
+        browser = anonymous.get("/parkops/health", headers={"Accept": "text/html"})
+        assert browser.status_code == 303 and browser.headers["location"].startswith("/auth/login?next="), (
+            browser.status_code,
+            browser.headers,
+        )
+
+    monkeypatch.setenv("PARKOPS_WAREHOUSE_URL", native_airflow.warehouse_url)
+    monkeypatch.setenv("PARKOPS_LANDING_DIR", str(native_airflow.landing))
+    expected = json.loads(cli.health(as_json=True))
+    response = client.get("/parkops/health.json")
+    assert response.status_code == 200, response.text
+    assert response.json()["feeds"] == expected["feeds"]
+    assert response.json()["open_incidents"] == expected["open_incidents"]
+    (registrations,) = [feed for feed in expected["feeds"] if feed["feed"] == "registrations"]
+    assert registrations["rows_loaded"] > 100 and registrations["latest_loaded_delivery"] == LAST.isoformat()
+
+    page = client.get("/parkops/health")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert f'data-field="rows_loaded">{cli.format_number(registrations["rows_loaded"])}</td>' in page.text
+
+    engine = sa.create_engine(
+        sa.make_url(native_airflow.warehouse_url).set(drivername="postgresql+psycopg"), poolclass=sa.pool.NullPool
+    )
+    try:
+        with engine.connect() as connection:
+            rule = connection.execute(sa.text("select min(rule) from ops.quarantine")).scalar_one()
+    finally:
+        engine.dispose()
+    assert rule, "the sample registrations have defects that are quarantined"
+    quarantine = client.get("/parkops/quarantine")
+    assert quarantine.status_code == 200 and rule in quarantine.text
+
+
 @pytest.mark.timeout(600)
-def test_celery_topology_runs_the_dag_through_rest_api(native_airflow: NativeAirflow) -> None:
+def test_celery_topology_runs_the_dag_through_rest_api(
+    native_airflow: NativeAirflow, monkeypatch: pytest.MonkeyPatch
+) -> None:
     started = time.monotonic()
     client = native_airflow.client
     try:
@@ -338,6 +394,10 @@ def test_celery_topology_runs_the_dag_through_rest_api(native_airflow: NativeAir
             name: (file.status, file.rows_received, file.rows_loaded, file.rows_quarantined)
             for name, file in expected.files.items()
         }
+
+        pages_started = time.monotonic()
+        _check_parkops_pages(native_airflow, monkeypatch)
+        print(f"native topology: parkops plugin pages checked in {time.monotonic() - pages_started:.1f} s")
     except BaseException:
         print(native_airflow.topology.diagnostics(lines=80))
         raise

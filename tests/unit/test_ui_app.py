@@ -325,3 +325,20 @@ def test_plugins_folder_ignore_keeps_the_plugin_and_skips_the_package():
     }
     assert Path("parkops_ui.py") in found
     assert not [path for path in found if path.parts[0] == "parkops"]
+
+
+def test_links_follow_the_mount_prefix_and_the_api_servers_base_path(tmp_path, monkeypatch):
+    """Mounted as the api-server does (its [api] base_url path as root_path), links keep both prefixes."""
+    from fastapi import FastAPI
+
+    monkeypatch.setenv("PARKOPS_WAREHOUSE_URL", f"duckdb:///{tmp_path / 'warehouse.duckdb'}")
+    monkeypatch.setenv("PARKOPS_LANDING_DIR", str(tmp_path / "landing"))
+    plugin_app = create_app("/parkops")
+    plugin_app.dependency_overrides[airflow_user] = lambda: "test-user"
+    api_server = FastAPI(root_path="/airflow")
+    api_server.mount("/parkops", plugin_app)
+    with TestClient(api_server) as client:
+        page = client.get("/airflow/parkops/health").text
+    assert 'href="/airflow/dags/ingest_enterprise_registrations"' in page
+    assert 'href="/airflow/parkops/quarantine?feed=registrations"' in page
+    assert 'href="/airflow/parkops/data-docs/"' in page

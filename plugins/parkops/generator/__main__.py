@@ -1,4 +1,4 @@
-"""Command line: ``python -m parkops.generator FEED --landing DIR --from D --to D [--seed N] ...``.
+"""Command line: ``python -m parkops.generator FEED --landing DIR (--from D --to D | --years N [--to D]) ...``.
 
 One subcommand per feed, and ``all`` for every feed over the same range and seed:
 
@@ -12,13 +12,22 @@ Visits and incubator tenants reference firms the registrations feed delivered, s
 ``incubators`` replay the registration simulation: give them the registration options
 (``--events-per-day``, ``--population``, ``--registration-defect-rate``) the registrations were
 generated with, or use ``all``.
+
+``--years N`` (instead of ``--from``): the N years that end on ``--to`` (default 2025-03-31, the
+end of the demo sample), i.e. from the day after the same date N years earlier; three years are
+2022-04-01..2025-03-31. It also switches the volume knobs left unset to the scale defaults,
+per-day rates that give about 650k registration events, 350k visit lines and 4k incubator
+reports over three years (``SCALE_DEFAULTS``); an explicit option always wins. Every feed streams
+to disk day by day (incubator reports folder by folder): memory holds the firm population and
+the linking state, not the events, visits or files of the range.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date
+import time
+from datetime import date, timedelta
 from pathlib import Path
 
 from parkops.config import landing_dir
@@ -28,11 +37,37 @@ from parkops.generator.manual_statistics import (
     format_manual_statistics_summary,
     write_manual_statistics,
 )
-from parkops.generator.registrations import RegistrationSettings, format_summary, write_registrations
-from parkops.generator.shared import KnownFirmHistory, RegistrationLink
-from parkops.generator.visits import VisitSettings, format_visit_summary, write_visits
+from parkops.generator.registrations import (
+    RegistrationSettings,
+    RegistrationSimulation,
+    RegistrationSummary,
+    format_summary,
+    write_registrations,
+)
+from parkops.generator.shared import FeedSummary, KnownFirmHistory, RegistrationLink
+from parkops.generator.visits import VisitSettings, VisitSummary, format_visit_summary, write_visits
 
 DEFAULT_SEED = 20250101
+#: Last day of the demo sample (Makefile SAMPLE_TO): where ``--years`` ends unless ``--to`` says.
+DEFAULT_END = date(2025, 3, 31)
+#: Volume knobs when unset: the demo sample's, and with ``--years`` the scale run's. Over three
+#: years the latter give about 650k registration events (850 on an ordinary working day, far
+#: fewer on off days), 350k visit lines (the roster times 4.5: ~470 visits per working day) and
+#: 4k incubator reports (110 incubators x 36 months, plus resubmissions).
+DEMO_DEFAULTS = {"events_per_day": 600, "staff_scale": 1.0, "incubators": 120}
+SCALE_DEFAULTS = {"events_per_day": 850, "staff_scale": 4.5, "incubators": 110}
+
+
+def years_range(years: int, end: date) -> tuple[date, date]:
+    """The ``years`` years ending on ``end``: from the day after the same date that many years
+    earlier (29 February falls back to the 28th)."""
+    if years < 1:
+        raise ValueError(f"--years must be at least 1, got {years}")
+    try:
+        same_day = end.replace(year=end.year - years)
+    except ValueError:  # 29 February of a leap year, years back to a common year
+        same_day = end.replace(year=end.year - years, day=28)
+    return same_day + timedelta(days=1), end
 
 
 def _date(text: str) -> date:
@@ -46,8 +81,20 @@ def _range_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--landing", type=Path, default=None, help="landing root (default: PARKOPS_LANDING_DIR or data/landing)"
     )
-    parser.add_argument("--from", dest="start", type=_date, required=True, help="first delivery day")
-    parser.add_argument("--to", dest="end", type=_date, required=True, help="last delivery day (inclusive)")
+    parser.add_argument("--from", dest="start", type=_date, default=None, help="first delivery day")
+    parser.add_argument(
+        "--to",
+        dest="end",
+        type=_date,
+        default=None,
+        help=f"last delivery day (inclusive; with --years default {DEFAULT_END})",
+    )
+    parser.add_argument(
+        "--years",
+        type=int,
+        default=None,
+        help="instead of --from: the N years ending on --to, with the scale defaults for unset volume knobs",
+    )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
 
 
@@ -61,7 +108,10 @@ def _registration_options(parser: argparse.ArgumentParser, *, linked: bool) -> N
             help="--defect-rate the registrations were generated with (decides which firms loaded)",
         )
     parser.add_argument(
-        "--events-per-day", type=int, default=600, help="registration events on an ordinary working day"
+        "--events-per-day",
+        type=int,
+        default=None,
+        help="registration events on an ordinary working day (default 600; with --years 850)",
     )
     parser.add_argument(
         "--population",
@@ -73,7 +123,10 @@ def _registration_options(parser: argparse.ArgumentParser, *, linked: bool) -> N
 
 def _visit_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--staff-scale", type=float, default=1.0, help="multiplies the roster (1.0: about 100 visits per working day)"
+        "--staff-scale",
+        type=float,
+        default=None,
+        help="multiplies the roster (1.0: about 100 visits per working day; default 1.0, with --years 4.5)",
     )
     parser.add_argument("--needs-per-day", type=float, default=1.75, help="new needs per calendar day, zone-wide")
     parser.add_argument(
@@ -85,7 +138,9 @@ def _visit_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _incubator_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--incubators", type=int, default=120, help="number of incubators")
+    parser.add_argument(
+        "--incubators", type=int, default=None, help="number of incubators (default 120; with --years 110)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -122,6 +177,23 @@ def build_parser() -> argparse.ArgumentParser:
     _visit_options(every)
     _incubator_options(every)
     return parser
+
+
+def resolve_range_and_defaults(args: argparse.Namespace) -> None:
+    """Fill ``start``/``end`` from ``--years`` and unset volume knobs from the matching defaults.
+
+    Raises ValueError for a range given both ways or not at all (a usage error).
+    """
+    if args.years is not None:
+        if args.start is not None:
+            raise ValueError("give either --from (with --to) or --years, not both")
+        args.start, args.end = years_range(args.years, args.end or DEFAULT_END)
+    elif args.start is None or args.end is None:
+        raise ValueError("the range is required: --from D --to D, or --years N [--to D]")
+    defaults = SCALE_DEFAULTS if args.years is not None else DEMO_DEFAULTS
+    for name, value in defaults.items():
+        if getattr(args, name, value) is None:
+            setattr(args, name, value)
 
 
 def _registration_link(args: argparse.Namespace, defect_rate: float) -> RegistrationLink:
@@ -168,6 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     landing = (args.landing or landing_dir()).resolve()
     try:  # settings validate their arguments; only those errors are usage errors
+        resolve_range_and_defaults(args)
         if args.feed == "registrations":
             registrations = _registration_settings(args, landing, args.defect_rate)
         elif args.feed == "visits":
@@ -193,14 +266,68 @@ def main(argv: list[str] | None = None) -> int:
     elif args.feed == "manual-statistics":
         print(format_manual_statistics_summary(write_manual_statistics(manual)))
     else:
-        # Every feed, each summary printed as soon as it is written. One registration replay
-        # serves both linked feeds (it is deterministic: the same as running them one by one).
-        print(format_summary(write_registrations(registrations)), flush=True)
-        history = KnownFirmHistory.replay(registrations)
-        print(format_visit_summary(write_visits(visits, history)), flush=True)
-        print(format_incubator_summary(write_incubator_reports(incubators, history)), flush=True)
-        print(format_manual_statistics_summary(write_manual_statistics(manual)), flush=True)
+        # Every feed, each summary printed as soon as it is written. The registrations run gives
+        # the linked feeds the codes and names it issued (no extra replay for them); each linked
+        # feed replays the deterministic simulation lazily, the same as running them one by one.
+        started = time.perf_counter()
+        simulation = RegistrationSimulation(registrations)
+        registration_summary = write_registrations(registrations, simulation)
+        print(format_summary(registration_summary), flush=True)
+        history = KnownFirmHistory.from_simulation(simulation)
+        del simulation  # its population goes; the history keeps only the codes and names issued
+        visit_summary = write_visits(visits, history)
+        print(format_visit_summary(visit_summary), flush=True)
+        incubator_summary = write_incubator_reports(incubators, history)
+        print(format_incubator_summary(incubator_summary), flush=True)
+        manual_summary = write_manual_statistics(manual)
+        print(format_manual_statistics_summary(manual_summary), flush=True)
+        print(
+            format_volumes(
+                args,
+                landing,
+                registration_summary,
+                visit_summary,
+                incubator_summary,
+                manual_summary,
+                time.perf_counter() - started,
+            )
+        )
     return 0
+
+
+def format_volumes(
+    args: argparse.Namespace,
+    landing: Path,
+    registrations: RegistrationSummary,
+    visits: VisitSummary,
+    incubators: FeedSummary,
+    manual: FeedSummary,
+    elapsed_seconds: float,
+) -> str:
+    """One paragraph for a scale run: rows per feed, files and bytes written, time, peak memory."""
+    paths = [f.path for f in registrations.files] + [
+        f.path for summary in (visits, incubators, manual) for f in summary.files
+    ]
+    size = sum((landing / path).stat().st_size for path in paths)
+    span = f"{args.years} years" if args.years is not None else f"{(args.end - args.start).days + 1} days"
+    lines = [
+        f"volumes {args.start}..{args.end} ({span}, seed {args.seed}):",
+        f"  registration rows {registrations.rows:,}, visit lines {visits.rows:,} (needs {len(visits.needs):,}), "
+        f"incubator reports {incubators.rows:,}, manual statistics rows {manual.rows:,}",
+        f"  files {len(paths):,}, {size / 1e6:,.1f} MB on disk; elapsed {elapsed_seconds:.1f} s"
+        + (f", peak RSS {rss:,.0f} MB" if (rss := peak_rss_mb()) is not None else ""),
+    ]
+    return "\n".join(lines)
+
+
+def peak_rss_mb() -> float | None:
+    """Peak resident memory of this process so far, or None where the platform has no getrusage."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 1e6 if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB on Linux
 
 
 if __name__ == "__main__":

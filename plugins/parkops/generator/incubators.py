@@ -22,6 +22,7 @@ import math
 import re
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -150,6 +151,11 @@ BAD_YES_NO = ("待定", "Y", "高质量", "申报中")
 BAD_REPORT_MONTHS = ("{y}-13", "{y}.{m:02d}", "{m}月份", "{y}年第{m}期")
 NON_INTEGER_COUNTS = ("约{n}", "{n}家", "{n}+")
 REJECTED_SHEET_TITLES = ("Sheet1", "月度报表", "报表")
+
+#: Months of reports and clean deliveries kept behind the current folder: a folder holds reports
+#: of months F - 1 .. F - 4 (a resubmission two folders after a late report) and looks at the
+#: month before each; two more for margin.
+REPORT_MEMORY_MONTHS = 7
 
 FILE_PATTERN = re.compile(r"FH\d{4}_\d{6}(_更正)?\.xlsx$")
 _FULL_WIDTH_DIGITS = str.maketrans({str(d): chr(ord("０") + d) for d in range(10)})
@@ -358,9 +364,17 @@ class IncubatorSimulation:
     # --- months -------------------------------------------------------------------------------
 
     def run(self) -> list[Delivery]:
+        """Every delivery of the range, by folder and name (small ranges; the writer streams)."""
+        return [delivery for _, deliveries in self.folders() for delivery in deliveries]
+
+    def folders(self) -> Iterator[tuple[date, list[Delivery]]]:
+        """(folder, its deliveries by name) for every folder of the range, in order, each as soon
+        as it is complete: folder F holds reports of months up to F - 1 (on time from F - 1, late
+        from F - 2, resubmissions of earlier months), so it is yielded after month F - 1."""
         settings = self.settings
         folders = settings.folders
-        deliveries: list[Delivery] = []
+        pending: dict[date, list[Delivery]] = defaultdict(list)
+        next_folder = 0
         for month in settings.report_months:
             # Tenants: firms delivered by the cutoff of the first folder the month can land in.
             first_folder = max(add_months(month, 1), folders[0])
@@ -372,9 +386,23 @@ class IncubatorSimulation:
             for incubator in self.incubators:
                 report = self._report(incubator, month, steps[incubator.incubator_id])
                 self.reports[(incubator.incubator_id, month)] = report
-                deliveries.extend(self._deliveries(report, folders))
-        deliveries.sort(key=lambda d: (d.folder, d.name))
-        return deliveries
+                for delivery in self._deliveries(report, folders):
+                    pending[delivery.folder].append(delivery)
+            while next_folder < len(folders) and folders[next_folder] <= add_months(month, 1):
+                folder = folders[next_folder]
+                next_folder += 1
+                yield folder, sorted(pending.pop(folder, []), key=lambda d: d.name)
+                # A folder's workbooks look back at most to the report month before a
+                # resubmitted one (``previous_report``): older reports can go.
+                horizon = add_months(folder, -REPORT_MEMORY_MONTHS)
+                for key in [key for key in self.reports if key[1] < horizon]:
+                    del self.reports[key]
+        for folder in folders[next_folder:]:
+            yield folder, sorted(pending.pop(folder, []), key=lambda d: d.name)
+
+    def previous_report(self, delivery: Delivery) -> MonthlyReport | None:
+        """The incubator's report of the month before the delivery's (for a cumulative defect)."""
+        return self.reports.get((delivery.report.incubator.incubator_id, add_months(delivery.report.month, -1)))
 
     def _step(self, incubator: Incubator, month: date) -> dict[str, int]:
         """One month of an incubator's life: some in, some graduate, some leave."""
@@ -538,23 +566,26 @@ def _submitted(rng: Random, folder: date) -> datetime:
 # --- defects -------------------------------------------------------------------------------------
 
 
-def plant_defects(settings: IncubatorSettings, deliveries: list[Delivery]) -> None:
-    """Each folder: ``DEFECTS_PER_FOLDER`` first deliveries (never resubmissions) get one kind
-    each from the deck. A kind no workbook of the folder can carry waits for the next folder."""
-    dealer = KindDealer(settings.seed, "incubator-defects", 1.0, DEFECT_KINDS)
-    by_folder: dict[date, list[Delivery]] = defaultdict(list)
-    for delivery in deliveries:
-        by_folder[delivery.folder].append(delivery)
-    clean_before: dict[tuple[str, date], Delivery] = {}  # first clean delivery per report, earlier folders
-    for folder in sorted(by_folder):
-        rng = Random(f"{settings.seed}|incubator-defect-targets|{folder}")
-        eligible = [d for d in by_folder[folder] if not d.is_resubmission]
+class DefectPlanter:
+    """Each folder, in order: ``DEFECTS_PER_FOLDER`` first deliveries (never resubmissions) get
+    one kind each from the deck. A kind no workbook of the folder can carry waits for the next."""
+
+    def __init__(self, settings: IncubatorSettings) -> None:
+        self.seed = settings.seed
+        self.dealer = KindDealer(settings.seed, "incubator-defects", 1.0, DEFECT_KINDS)
+        # First clean delivery per (incubator, report month), earlier folders; recent months only.
+        self.clean_before: dict[tuple[str, date], Delivery] = {}
+
+    def plant(self, folder: date, deliveries: list[Delivery]) -> None:
+        clean_before = self.clean_before
+        rng = Random(f"{self.seed}|incubator-defect-targets|{folder}")
+        eligible = [d for d in deliveries if not d.is_resubmission]
         planted = 0
         postponed: list[str] = []
         for _ in range(len(DEFECT_KINDS) * 2):
             if planted == DEFECTS_PER_FOLDER or not eligible:
                 break
-            kind = dealer.draw()
+            kind = self.dealer.draw()
             targets = [d for d in eligible if _can_carry(kind, d, clean_before)]
             if not targets:
                 postponed.append(kind)
@@ -564,10 +595,24 @@ def plant_defects(settings: IncubatorSettings, deliveries: list[Delivery]) -> No
             target.defect = kind
             planted += 1
         for kind in reversed(postponed):
-            dealer.give_back(kind)
-        for delivery in by_folder[folder]:
+            self.dealer.give_back(kind)
+        for delivery in deliveries:
             if delivery.defect is None:
                 clean_before.setdefault((delivery.report.incubator.incubator_id, delivery.report.month), delivery)
+        # Later folders look up the month before their reports' months, never further back.
+        horizon = add_months(folder, -REPORT_MEMORY_MONTHS)
+        for key in [key for key in clean_before if key[1] < horizon]:
+            del clean_before[key]
+
+
+def plant_defects(settings: IncubatorSettings, deliveries: list[Delivery]) -> None:
+    """``DefectPlanter`` over a whole list of deliveries (sorted by folder and name)."""
+    planter = DefectPlanter(settings)
+    by_folder: dict[date, list[Delivery]] = defaultdict(list)
+    for delivery in deliveries:
+        by_folder[delivery.folder].append(delivery)
+    for folder in sorted(by_folder):
+        planter.plant(folder, by_folder[folder])
 
 
 def _can_carry(kind: str, delivery: Delivery, clean_before: dict[tuple[str, date], Delivery]) -> bool:
@@ -717,7 +762,8 @@ def _extra_value(incubator: Incubator, rng: Random) -> object:
 class IncubatorSummary(FeedSummary):
     settings: IncubatorSettings | None = None
     incubators: list[Incubator] = field(default_factory=list)
-    deliveries: list[Delivery] = field(default_factory=list)
+    #: Workbooks by how they came to be in their folder (``Delivery.kind``).
+    delivery_kinds: Counter[str] = field(default_factory=Counter)
     #: High-quality count per report month by the latest loadable report (the KPI's view).
     high_quality_by_month: dict[date, int] = field(default_factory=dict)
     tenant_rows: int = 0
@@ -725,12 +771,15 @@ class IncubatorSummary(FeedSummary):
 
 
 def write_incubator_reports(settings: IncubatorSettings, history: KnownFirmHistory | None = None) -> IncubatorSummary:
-    """Simulate and write every delivery folder of the range; return what was written."""
+    """Simulate and write every delivery folder of the range; return what was written.
+
+    Streams folder by folder: a folder is written (and its deliveries dropped) as soon as the
+    simulation has produced every report that can land in it.
+    """
     started = time.perf_counter()
     history = history or KnownFirmHistory.replay(settings.registration_settings())
     simulation = IncubatorSimulation(settings, history)
-    deliveries = simulation.run()
-    plant_defects(settings, deliveries)
+    planter = DefectPlanter(settings)
     known_parks = {park.name for park in history.ref.parks}
     summary = IncubatorSummary(
         feed=FEED,
@@ -742,55 +791,53 @@ def write_incubator_reports(settings: IncubatorSettings, history: KnownFirmHisto
         row_unit="report rows",
         settings=settings,
         incubators=simulation.incubators,
-        deliveries=deliveries,
     )
-    written: dict[date, set[str]] = defaultdict(set)
-    for delivery in deliveries:
-        rng = Random(f"{settings.seed}|incubator-defect|{delivery.folder}|{delivery.name}")
-        if delivery.defect in ROW_DEFECT_KINDS:
-            previous = simulation.reports.get(
-                (delivery.report.incubator.incubator_id, add_months(delivery.report.month, -1))
+    latest_flags: dict[str, dict[date, bool]] = defaultdict(dict)
+    for folder, deliveries in simulation.folders():
+        planter.plant(folder, deliveries)
+        written: set[str] = set()
+        for delivery in deliveries:
+            rng = Random(f"{settings.seed}|incubator-defect|{delivery.folder}|{delivery.name}")
+            if delivery.defect in ROW_DEFECT_KINDS:
+                previous = simulation.previous_report(delivery)
+                before = int(previous.values["graduated_cumulative"]) if previous else None
+                apply_defect(delivery, rng, before, known_parks)
+            data = workbook_bytes(delivery, settings.seed)
+            write_file(settings.landing / FEED / f"{delivery.folder:%Y-%m}" / delivery.name, data)
+            written.add(delivery.name)
+            row_defects: Counter[str] = Counter()
+            if delivery.defect in ROW_DEFECT_KINDS:
+                row_defects[delivery.defect] += 1
+                summary.row_defects[delivery.defect] += 1
+            listed = len(delivery.tenants) if delivery.report.incubator.has_tenant_sheet else 0
+            summary.tenant_rows += listed
+            summary.unknown_tenant_rows += delivery.report.unknown_tenants if listed else 0
+            summary.delivery_kinds[delivery.kind] += 1
+            summary.files.append(
+                FeedFile(
+                    path=f"{FEED}/{delivery.folder:%Y-%m}/{delivery.name}",
+                    file_format="xlsx+tenants" if listed else "xlsx",
+                    rows=1,
+                    file_defect=delivery.defect if delivery.defect in REJECTED_FILE_DEFECTS else None,
+                    row_defects=row_defects,
+                )
             )
-            before = int(previous.values["graduated_cumulative"]) if previous else None
-            apply_defect(delivery, rng, before, known_parks)
-        data = workbook_bytes(delivery, settings.seed)
-        write_file(settings.landing / FEED / f"{delivery.folder:%Y-%m}" / delivery.name, data)
-        written[delivery.folder].add(delivery.name)
-        row_defects: Counter[str] = Counter()
-        if delivery.defect in ROW_DEFECT_KINDS:
-            row_defects[delivery.defect] += 1
-            summary.row_defects[delivery.defect] += 1
-        listed = len(delivery.tenants) if delivery.report.incubator.has_tenant_sheet else 0
-        summary.tenant_rows += listed
-        summary.unknown_tenant_rows += delivery.report.unknown_tenants if listed else 0
-        summary.files.append(
-            FeedFile(
-                path=f"{FEED}/{delivery.folder:%Y-%m}/{delivery.name}",
-                file_format="xlsx+tenants" if listed else "xlsx",
-                rows=1,
-                file_defect=delivery.defect if delivery.defect in REJECTED_FILE_DEFECTS else None,
-                row_defects=row_defects,
-            )
-        )
-    for folder in settings.folders:
-        summary.removed_stale_files += clean_folder(
-            settings.landing / FEED / f"{folder:%Y-%m}", written[folder], FILE_PATTERN
-        )
-    summary.high_quality_by_month = _high_quality_by_month(deliveries)
+            if delivery.defect not in REJECTED_FILE_DEFECTS and delivery.defect not in REPORT_ROW_DEFECTS:
+                latest_flags[delivery.report.incubator.incubator_id][delivery.report.month] = (
+                    delivery.values["is_high_quality"] == YES
+                )
+        summary.removed_stale_files += clean_folder(settings.landing / FEED / f"{folder:%Y-%m}", written, FILE_PATTERN)
+    summary.high_quality_by_month = _high_quality_by_month(latest_flags)
     summary.elapsed_seconds = time.perf_counter() - started
     summary.notes = incubator_notes(summary)
     return summary
 
 
-def _high_quality_by_month(deliveries: list[Delivery]) -> dict[date, int]:
-    """measures.md: as of month M, incubators whose latest loadable report up to M says 是."""
-    latest: dict[str, dict[date, bool]] = defaultdict(dict)
-    for delivery in sorted(deliveries, key=lambda d: (d.folder, d.name)):
-        if delivery.defect in REJECTED_FILE_DEFECTS or delivery.defect in REPORT_ROW_DEFECTS:
-            continue
-        latest[delivery.report.incubator.incubator_id][delivery.report.month] = (
-            delivery.values["is_high_quality"] == YES
-        )
+def _high_quality_by_month(latest: dict[str, dict[date, bool]]) -> dict[date, int]:
+    """measures.md: as of month M, incubators whose latest loadable report up to M says 是.
+
+    ``latest``: per incubator, the flag of the latest loadable delivery of each report month.
+    """
     months = sorted({month for flags in latest.values() for month in flags})
     counts = {}
     for month in months:
@@ -807,7 +854,7 @@ def incubator_notes(summary: IncubatorSummary) -> list[str]:
     incubators = summary.incubators
     levels = Counter(i.level for i in incubators)
     parks = Counter(i.park.name for i in incubators)
-    kinds = Counter(d.kind for d in summary.deliveries)
+    kinds = summary.delivery_kinds
     notes = [
         f"incubators {len(incubators)}: "
         + ", ".join(f"{level} {levels[level]}" for level in LEVELS)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import accumulate
 from random import Random
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from parkops.generator import vocab
 from parkops.generator.refdata import IndustryClass, Park, ReferenceData
@@ -89,6 +89,14 @@ def ordered_tags(tags: set[str] | tuple[str, ...]) -> tuple[str, ...]:
     return tuple(tag for tag in TAG_ORDER if tag in tags)
 
 
+class UniqueSet(Protocol):
+    """What the factory needs of a uniqueness set (a ``set``, or ``shared.Overlay`` on one)."""
+
+    def __contains__(self, item: object) -> bool: ...
+
+    def add(self, item: str) -> None: ...
+
+
 class EnterpriseFactory:
     """Draws plausible attributes; knows nothing about population state except uniqueness sets."""
 
@@ -105,7 +113,7 @@ class EnterpriseFactory:
     #: champion: about 30 a year at the default volume, so the KPI visibly moves.
     CROWN_PROBABILITY = 0.005
 
-    def __init__(self, ref: ReferenceData, used_usccs: set[str], used_names: set[str]) -> None:
+    def __init__(self, ref: ReferenceData, used_usccs: UniqueSet, used_names: UniqueSet) -> None:
         self.ref = ref
         self.used_usccs = used_usccs
         self.used_names = used_names
@@ -114,6 +122,7 @@ class EnterpriseFactory:
         self._company_weights = tuple(accumulate(w for _, w in vocab.COMPANY_TYPES))
         self._currencies = tuple(c for c, _ in vocab.FOREIGN_CURRENCIES)
         self._currency_weights = tuple(accumulate(w for _, w in vocab.FOREIGN_CURRENCIES))
+        self._leading_pools: dict[str, tuple[IndustryClass, ...]] = {}
         self._surname_cum = list(accumulate(1.0 / math.sqrt(i + 1) for i in range(len(vocab.SURNAMES))))
 
     # --- identity -------------------------------------------------------------------------
@@ -208,9 +217,12 @@ class EnterpriseFactory:
 
     def industry(self, rng: Random, park: Park, tech: bool) -> IndustryClass:
         if tech:
-            leading_pool = tuple(
-                c for name in park.leading_industries for c in self.ref.leading_classes.get(name, ()) if c.is_tech
-            )
+            leading_pool = self._leading_pools.get(park.name)
+            if leading_pool is None:  # built once per park: this runs for every new tech firm
+                leading_pool = tuple(
+                    c for name in park.leading_industries for c in self.ref.leading_classes.get(name, ()) if c.is_tech
+                )
+                self._leading_pools[park.name] = leading_pool
             if leading_pool and rng.random() < self.LEADING_SHARE:
                 return rng.choice(leading_pool)
             return rng.choice(self.ref.tech_classes)

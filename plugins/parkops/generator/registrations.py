@@ -388,10 +388,16 @@ def _clean_folder(folder: Path, keep: set[str]) -> int:
     return removed
 
 
-def write_registrations(settings: RegistrationSettings) -> RegistrationSummary:
-    """Simulate and write every delivery day of the range; return what was written."""
+def write_registrations(
+    settings: RegistrationSettings, simulation: RegistrationSimulation | None = None
+) -> RegistrationSummary:
+    """Simulate and write every delivery day of the range; return what was written.
+
+    ``simulation``: a fresh one to run (``all`` keeps it to take the codes and names it issued,
+    see ``KnownFirmHistory.from_simulation``); by default one of ``settings``.
+    """
     started = time.perf_counter()
-    simulation = RegistrationSimulation(settings)
+    simulation = simulation or RegistrationSimulation(settings)
     ref = simulation.ref
     summary = RegistrationSummary(settings)
     landing = settings.landing

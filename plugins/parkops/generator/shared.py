@@ -5,8 +5,9 @@
   only knows firms that had a registration event that loaded; a pre-existing firm that never had
   an event is invisible to it. So the other feeds must draw their firms from what the generated
   registration files actually delivered, before the visit or report date, not from the
-  simulation's whole population. ``KnownFirmHistory.replay`` re-runs ``RegistrationSimulation``
-  with the registration settings (it writes nothing and is cheap) and keeps the loaded events.
+  simulation's whole population. ``KnownFirmHistory`` re-runs ``RegistrationSimulation`` with
+  the registration settings (it writes nothing) whenever a registry needs the deliveries, and
+  the registry consumes them day by day: no event outlives its delivery day.
 - ``KindDealer``: row-defect kinds dealt at an exact rate from shuffled decks (every kind appears
   even in a short range), like ``defects.DefectDealer`` but for any list of kinds.
 - ``FeedFile`` / ``FeedSummary`` / ``format_feed_summary``: what a writer wrote, printed like the
@@ -19,7 +20,7 @@ from __future__ import annotations
 import re
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -78,36 +79,69 @@ class KnownFirm:
 
 
 class KnownFirmHistory:
-    """Loaded registration events by delivery day, from a replay of the registration simulation."""
+    """The registrations feed as the linked feeds see it: its loaded events, day by day, replayed
+    on demand, and every USCC and name the whole simulation issued.
+
+    Nothing per event is kept: ``deliveries()`` re-runs ``RegistrationSimulation`` lazily (the
+    simulation is deterministic), so a three-year range costs no more memory than three months
+    beyond the firm population itself. The uniqueness sets must cover the *whole* range (a firm
+    registered elsewhere must never share a code or name with a firm the feed delivers later), so
+    they come from a complete run: ``replay`` makes one without keeping events, ``from_simulation``
+    takes them from a run that already happened (the registrations writer's, in ``all``).
+    """
 
     def __init__(
         self,
+        settings: RegistrationSettings,
         ref: ReferenceData,
-        deliveries: dict[date, list[RegistrationEvent]],
-        used_usccs: frozenset[str],
-        used_names: frozenset[str],
+        used_usccs: Set[str],
+        used_names: Set[str],
     ) -> None:
+        self.settings = settings
         self.ref = ref
-        self.deliveries = deliveries
         self._used_usccs = used_usccs  # every code the simulation issued, loaded or not
         self._used_names = used_names
 
     @classmethod
     def replay(cls, settings: RegistrationSettings) -> KnownFirmHistory:
         simulation = RegistrationSimulation(settings)
-        deliveries: dict[date, list[RegistrationEvent]] = {}
-        for plan, events in simulation.run():
-            loaded = [event for event in events if event.loads]
-            # Within a delivery the pipeline orders by event date; keep that order for the registry.
-            deliveries[plan.day] = sorted(loaded, key=lambda e: e.event_date)
+        for _ in simulation.run():
+            pass
+        return cls.from_simulation(simulation)
+
+    @classmethod
+    def from_simulation(cls, simulation: RegistrationSimulation) -> KnownFirmHistory:
+        """The history of a simulation that has run to its end (its events are not needed)."""
         population = simulation.population
-        return cls(simulation.ref, deliveries, frozenset(population.used_usccs), frozenset(population.used_names))
+        return cls(simulation.settings, simulation.ref, population.used_usccs, population.used_names)
+
+    def deliveries(self) -> Iterator[tuple[date, list[RegistrationEvent]]]:
+        """(delivery day, its loaded events in event-date order) for every day of the range."""
+        simulation = RegistrationSimulation(self.settings, self.ref)
+        for plan, events in simulation.run():
+            # Within a delivery the pipeline orders by event date; keep that order for the registry.
+            yield plan.day, sorted((event for event in events if event.loads), key=lambda e: e.event_date)
 
     def outsider_factory(self) -> EnterpriseFactory:
         """A factory for firms registered elsewhere: USCCs and names unused by the registrations
-        feed (valid or not). Each caller gets its own copy of the uniqueness sets, so one feed's
-        outsiders never change another feed's random draws (``all`` = separate subcommands)."""
-        return EnterpriseFactory(self.ref, set(self._used_usccs), set(self._used_names))
+        feed (valid or not). Each caller gets its own additions on top of the shared sets, so one
+        feed's outsiders never change another feed's random draws (``all`` = separate subcommands)."""
+        return EnterpriseFactory(self.ref, Overlay(self._used_usccs), Overlay(self._used_names))
+
+
+class Overlay:
+    """A set seen through: membership in a shared base or in local additions; only the additions
+    are stored (a copy of a three-year population's codes and names per feed would not be)."""
+
+    def __init__(self, base: Set[str]) -> None:
+        self._base = base
+        self._added: set[str] = set()
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._added or item in self._base
+
+    def add(self, item: str) -> None:
+        self._added.add(item)
 
 
 class IndexedPool:
@@ -161,18 +195,18 @@ class KnownFirmRegistry:
         self.active_by_park: dict[str, IndexedPool] = {park.name: IndexedPool() for park in self.ref.parks}
         self.key_by_park: dict[str, IndexedPool] = {park.name: IndexedPool() for park in self.ref.parks}
         self.tech_by_park: dict[str, IndexedPool] = {park.name: IndexedPool() for park in self.ref.parks}
-        self._days = sorted(history.deliveries)
-        self._next_index = 0
+        self._deliveries = history.deliveries()
+        self._next: tuple[date, list[RegistrationEvent]] | None = next(self._deliveries, None)
 
     def advance_to(self, day: date) -> list[KnownFirm]:
         """Apply deliveries up to ``day``; return the active firms that appeared or changed."""
         touched: dict[str, None] = {}  # insertion-ordered set: the result order is deterministic
-        while self._next_index < len(self._days) and self._days[self._next_index] <= day:
-            delivery = self._days[self._next_index]
-            self._next_index += 1
-            for event in self.history.deliveries[delivery]:
+        while self._next is not None and self._next[0] <= day:
+            delivery, events = self._next
+            for event in events:
                 if self._apply(event, delivery):
                     touched[event.firm.uscc] = None
+            self._next = next(self._deliveries, None)
         return [self.firms[uscc] for uscc in touched if self.firms[uscc].active]
 
     def _apply(self, event: RegistrationEvent, delivery: date) -> bool:

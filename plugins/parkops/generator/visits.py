@@ -26,6 +26,7 @@ import re
 import statistics
 import time
 from collections import Counter, defaultdict, deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -336,21 +337,33 @@ class VisitSimulation:
     def last_day(self) -> date:
         return self.settings.end - timedelta(days=1)
 
-    def run(self) -> list[Visit]:
-        visits: list[Visit] = []
+    def days(self) -> Iterator[tuple[date, list[Visit]]]:
+        """(visit date, its visits) for every day of [first_day, last_day], in order: the caller
+        writes each day's visits away before the next is simulated."""
         if self.last_day < self.first_day:
-            return visits
+            return
         self._plan_burst()
         monday = self.first_day - timedelta(days=self.first_day.weekday())
         while monday <= self.last_day:
+            self._forget_old_visits(monday)
             slots = self._plan_week(monday)
             for offset in range(7):
                 day = monday + timedelta(days=offset)
                 if self.first_day <= day <= self.last_day:
-                    visits.extend(self._simulate_day(day, slots.get(day, [])))
+                    yield day, self._simulate_day(day, slots.get(day, []))
             monday += timedelta(days=7)
         self._close_quarter()
-        return visits
+
+    def run(self) -> list[Visit]:
+        """Every visit of the range in one list (small ranges; the writer streams ``days``)."""
+        return [visit for _, visits in self.days() for visit in visits]
+
+    def _forget_old_visits(self, monday: date) -> None:
+        """Drop last-visit dates too old to matter from this week on (``_recently_visited`` would
+        say False for them anyway): the map stays at a few weeks of visits, not the whole range."""
+        stale = [uscc for uscc, last in self._last_visit.items() if (monday - last).days >= REVISIT_DAYS]
+        for uscc in stale:
+            del self._last_visit[uscc]
 
     # --- planning ------------------------------------------------------------------------------
 
@@ -969,77 +982,76 @@ def plan_file_defects(settings: VisitSettings) -> dict[date, str]:
     return {settings.start + timedelta(days=offset): kind for offset, kind in zip(offsets, kinds, strict=True)}
 
 
-def _plan_files(settings: VisitSettings, visits: list[Visit]) -> list[PlannedVisitFile]:
-    by_delivery: dict[date, list[Visit]] = defaultdict(list)
-    by_date: dict[date, list[Visit]] = defaultdict(list)
+def _assign_deliveries(settings: VisitSettings, visit_date: date, visits: list[Visit]) -> Iterator[tuple[date, Visit]]:
+    """(delivery day, visit) for the visits of one date that are delivered within the range."""
+    rng = Random(f"{settings.seed}|visit-delivery|{visit_date}")
     for visit in visits:
-        by_date[visit.visit_date].append(visit)
-    for visit_date, day_visits in sorted(by_date.items()):
-        rng = Random(f"{settings.seed}|visit-delivery|{visit_date}")
-        for visit in day_visits:
-            lag = 1 if visit.purpose == "burst" else rng.choices(DELIVERY_LAGS, weights=DELIVERY_LAG_WEIGHTS, k=1)[0]
-            delivery = visit_date + timedelta(days=lag)
-            if delivery <= settings.end:
-                by_delivery[delivery].append(visit)
-    defects = plan_file_defects(settings)
-    files: list[PlannedVisitFile] = []
-    day = settings.start
-    while day <= settings.end:
-        rng = Random(f"{settings.seed}|visit-files|{day}")
-        count = rng.choices(FILE_COUNTS, weights=FILE_COUNT_WEIGHTS, k=1)[0]
-        if not by_delivery.get(day):
-            count = 1  # the export still runs and writes an empty file (the first day of a range)
-        encodings = rng.choices(ENCODINGS, weights=ENCODING_WEIGHTS, k=count)
-        day_files = [PlannedVisitFile(file_name(day, i + 1), day, encodings[i]) for i in range(count)]
-        rejected = None
-        if defects.get(day) == FILE_UNDECODABLE:
-            rejected = PlannedVisitFile(file_name(day, count + 1), day, "utf-8", file_defect=FILE_UNDECODABLE)
-        for visit in sorted(by_delivery.get(day, []), key=lambda v: (v.visit_date, v.sequence)):
-            if rejected is not None and rng.random() < REJECTED_FILE_SHARE:
-                target = rejected
-            else:
-                target = day_files[rng.randrange(count)]
-            target.lines.append(VisitLine(visit, day))
-        if rejected is not None and not rejected.lines:
-            # An empty file cannot be made undecodable: it takes one visit, or (a day without
-            # visits, in a sparse range) the defect is left out.
-            donor = next((f for f in day_files if f.lines), None)
-            if donor is not None:
-                rejected.lines.append(donor.lines.pop())
-        files.extend(day_files)
-        if rejected is not None and rejected.lines:
-            files.append(rejected)
-        day += timedelta(days=1)
-    return files
+        lag = 1 if visit.purpose == "burst" else rng.choices(DELIVERY_LAGS, weights=DELIVERY_LAG_WEIGHTS, k=1)[0]
+        delivery = visit_date + timedelta(days=lag)
+        if delivery <= settings.end:
+            yield delivery, visit
 
 
-def _deal_defects(settings: VisitSettings, files: list[PlannedVisitFile]) -> None:
-    """One kind per defective line, in delivery order (the pipeline's load order).
+def _plan_delivery(
+    settings: VisitSettings, day: date, visits: list[Visit], defect: str | None
+) -> list[PlannedVisitFile]:
+    """The files of one delivery day and which of its visits each carries."""
+    rng = Random(f"{settings.seed}|visit-files|{day}")
+    count = rng.choices(FILE_COUNTS, weights=FILE_COUNT_WEIGHTS, k=1)[0]
+    if not visits:
+        count = 1  # the export still runs and writes an empty file (the first day of a range)
+    encodings = rng.choices(ENCODINGS, weights=ENCODING_WEIGHTS, k=count)
+    day_files = [PlannedVisitFile(file_name(day, i + 1), day, encodings[i]) for i in range(count)]
+    rejected = None
+    if defect == FILE_UNDECODABLE:
+        rejected = PlannedVisitFile(file_name(day, count + 1), day, "utf-8", file_defect=FILE_UNDECODABLE)
+    for visit in sorted(visits, key=lambda v: (v.visit_date, v.sequence)):
+        if rejected is not None and rng.random() < REJECTED_FILE_SHARE:
+            target = rejected
+        else:
+            target = day_files[rng.randrange(count)]
+        target.lines.append(VisitLine(visit, day))
+    if rejected is not None and not rejected.lines:
+        # An empty file cannot be made undecodable: it takes one visit, or (a day without
+        # visits, in a sparse range) the defect is left out.
+        donor = next((f for f in day_files if f.lines), None)
+        if donor is not None:
+            rejected.lines.append(donor.lines.pop())
+    if rejected is not None and rejected.lines:
+        day_files.append(rejected)
+    return day_files
+
+
+class _DefectDeck:
+    """One kind per defective line, in delivery order (the pipeline's load order), file by file.
 
     A ``duplicate_visit_id`` line repeats the id of a valid line loaded before it: an earlier
     valid line of the same file when there is one, else the last valid line of an earlier file,
     so the pipeline quarantines the repeat and never the original.
     """
-    dealer = KindDealer(settings.seed, "visit-defects", settings.defect_rate, ROW_DEFECT_KINDS)
-    rng = Random(f"{settings.seed}|visit-duplicates")
-    last_valid_id: str | None = None
-    for planned in files:
+
+    def __init__(self, settings: VisitSettings) -> None:
+        self.dealer = KindDealer(settings.seed, "visit-defects", settings.defect_rate, ROW_DEFECT_KINDS)
+        self.rng = Random(f"{settings.seed}|visit-duplicates")
+        self.last_valid_id: str | None = None
+
+    def deal(self, planned: PlannedVisitFile) -> None:
         if planned.rejected:
-            continue
+            return
         valid_in_file: list[str] = []
         for line in planned.lines:
-            kind = dealer.next()
+            kind = self.dealer.next()
             if kind == "duplicate_visit_id":
-                source = rng.choice(valid_in_file[-20:]) if valid_in_file else last_valid_id
+                source = self.rng.choice(valid_in_file[-20:]) if valid_in_file else self.last_valid_id
                 if source is None:
-                    dealer.give_back(kind)
+                    self.dealer.give_back(kind)
                     kind = None
                 else:
                     line.duplicate_of = source
             line.defect = kind
             if kind is None:
                 valid_in_file.append(line.visit.visit_id)
-                last_valid_id = line.visit.visit_id
+                self.last_valid_id = line.visit.visit_id
 
 
 def _render_file(
@@ -1067,90 +1079,119 @@ def _encode(planned: PlannedVisitFile, texts: list[str]) -> bytes:
     return "".join(text + terminator for text in texts).encode(planned.style.encoding)
 
 
+#: Redeliveries copy a file delivered at most this many days before: the writer keeps those.
+REDELIVERY_WINDOW_DAYS = 5
+
+
 def write_visits(settings: VisitSettings, history: KnownFirmHistory | None = None) -> VisitSummary:
-    """Simulate and write every delivery day of the range; return what was written."""
+    """Simulate and write every delivery day of the range; return what was written.
+
+    Streams: delivery day D is complete once visit date D - 1 is simulated (the lag is at least
+    one day), so it is planned, dealt its defects, rendered, written and tallied right then. Only
+    the last ``REDELIVERY_WINDOW_DAYS`` days of files stay in memory (a redelivery copies one),
+    and the ledger keeps counts and the latest record per need, not the visits.
+    """
     started = time.perf_counter()
     history = history or KnownFirmHistory.replay(settings.registration_settings())
     simulation = VisitSimulation(settings, history)
-    visits = simulation.run()
-    files = _plan_files(settings, visits)
-    _deal_defects(settings, files)
-    known_parks = {park.name for park in history.ref.parks}
-    summary = VisitSummary(
-        feed=FEED,
-        headline=(
-            f"visits {settings.start}..{settings.end} seed={settings.seed} defect_rate={settings.defect_rate} "
-            f"staff_scale={settings.staff_scale} needs_per_day={settings.needs_per_day} "
-            f"-> {settings.landing / FEED}"
-        ),
-        row_defect_kinds=ROW_DEFECT_KINDS,
-        row_unit="lines",
-        settings=settings,
-    )
-    landing = settings.landing
-    written: dict[date, set[str]] = defaultdict(set)
-    data_by_file: dict[str, bytes] = {}
-    for planned in files:
-        data = _render_file(settings, planned, simulation.need_sequence, known_parks)
-        if planned.rejected:
-            data = corrupt_encoding(data, Random(f"{settings.seed}|visit-undecodable|{planned.name}"))
-        folder = landing / FEED / planned.delivery.isoformat()
-        write_file(folder / planned.name, data)
-        written[planned.delivery].add(planned.name)
-        data_by_file[planned.name] = data
-        row_defects = Counter(line.defect for line in planned.lines if line.defect)
-        summary.row_defects.update(row_defects)
-        summary.files.append(
-            FeedFile(
-                path=f"{FEED}/{planned.delivery.isoformat()}/{planned.name}",
-                file_format=f"jsonl-{planned.encoding}",
-                rows=len(planned.lines),
-                file_defect=planned.file_defect,
-                row_defects=row_defects,
-            )
-        )
-    _write_redeliveries(settings, files, data_by_file, summary, written)
-    day = settings.start
-    while day <= settings.end:  # every folder of the range: stale files of an earlier run go
-        summary.removed_stale_files += clean_folder(landing / FEED / day.isoformat(), written[day], FILE_PATTERN)
-        day += timedelta(days=1)
-    _fill_ledger(summary, simulation, files)
+    writer = _VisitWriter(settings, simulation, {park.name for park in history.ref.parks})
+    pending: dict[date, list[Visit]] = defaultdict(list)
+    for visit_date, visits in simulation.days():
+        for delivery, visit in _assign_deliveries(settings, visit_date, visits):
+            pending[delivery].append(visit)
+        writer.deliver_through(visit_date + timedelta(days=1), pending)
+    writer.deliver_through(settings.end, pending)
+    summary = writer.finish()
     summary.elapsed_seconds = time.perf_counter() - started
     summary.notes = visit_notes(summary, simulation)
     return summary
 
 
-def _write_redeliveries(
-    settings: VisitSettings,
-    files: list[PlannedVisitFile],
-    data_by_file: dict[str, bytes],
-    summary: VisitSummary,
-    written: dict[date, set[str]],
-) -> None:
-    """The byte-identical copy of an earlier file, and the corrected redelivery: an earlier file
-    under the same name in a later folder with one valid line's channel corrected."""
-    landing = settings.landing
-    used_sources: set[str] = set()
-    for day, kind in sorted(plan_file_defects(settings).items()):
-        if kind == FILE_UNDECODABLE:
-            continue
+class _VisitWriter:
+    """Writes delivery days in order as the simulation completes them (see ``write_visits``)."""
+
+    def __init__(self, settings: VisitSettings, simulation: VisitSimulation, known_parks: set[str]) -> None:
+        self.settings = settings
+        self.simulation = simulation
+        self.known_parks = known_parks
+        self.file_defects = plan_file_defects(settings)
+        self.deck = _DefectDeck(settings)
+        self.next_day = settings.start
+        self.recent: deque[tuple[PlannedVisitFile, bytes]] = deque()  # the redelivery window
+        self.used_sources: set[str] = set()
+        self.redelivered: list[FeedFile] = []  # listed after the first deliveries, as always
+        self.ledger = _Ledger()
+        self.summary = VisitSummary(
+            feed=FEED,
+            headline=(
+                f"visits {settings.start}..{settings.end} seed={settings.seed} defect_rate={settings.defect_rate} "
+                f"staff_scale={settings.staff_scale} needs_per_day={settings.needs_per_day} "
+                f"-> {settings.landing / FEED}"
+            ),
+            row_defect_kinds=ROW_DEFECT_KINDS,
+            row_unit="lines",
+            settings=settings,
+        )
+
+    def deliver_through(self, last: date, pending: dict[date, list[Visit]]) -> None:
+        while self.next_day <= min(last, self.settings.end):
+            self._deliver(self.next_day, pending.pop(self.next_day, []))
+            self.next_day += timedelta(days=1)
+
+    def _deliver(self, day: date, visits: list[Visit]) -> None:
+        settings = self.settings
+        summary = self.summary
+        folder = settings.landing / FEED / day.isoformat()
+        written: set[str] = set()
+        while self.recent and self.recent[0][0].delivery < day - timedelta(days=REDELIVERY_WINDOW_DAYS):
+            self.recent.popleft()
+        for planned in _plan_delivery(settings, day, visits, self.file_defects.get(day)):
+            self.deck.deal(planned)
+            data = _render_file(settings, planned, self.simulation.need_sequence, self.known_parks)
+            if planned.rejected:
+                data = corrupt_encoding(data, Random(f"{settings.seed}|visit-undecodable|{planned.name}"))
+            write_file(folder / planned.name, data)
+            written.add(planned.name)
+            row_defects = Counter(line.defect for line in planned.lines if line.defect)
+            summary.row_defects.update(row_defects)
+            summary.files.append(
+                FeedFile(
+                    path=f"{FEED}/{day.isoformat()}/{planned.name}",
+                    file_format=f"jsonl-{planned.encoding}",
+                    rows=len(planned.lines),
+                    file_defect=planned.file_defect,
+                    row_defects=row_defects,
+                )
+            )
+            self.ledger.add(summary, planned)
+            self.recent.append((planned, data))
+        kind = self.file_defects.get(day)
+        if kind in (FILE_REDELIVERY, FILE_CORRECTED):
+            name = self._redeliver(day, kind)
+            if name is not None:
+                written.add(name)
+        summary.removed_stale_files += clean_folder(folder, written, FILE_PATTERN)
+
+    def _redeliver(self, day: date, kind: str) -> str | None:
+        """The byte-identical copy of an earlier file, or the corrected redelivery: an earlier file
+        under the same name in a later folder with one valid line's channel corrected."""
+        settings = self.settings
         rng = Random(f"{settings.seed}|visit-redelivery|{day}")
         candidates = [
-            planned
-            for planned in files
+            (planned, data)
+            for planned, data in self.recent
             if not planned.rejected
-            and day - timedelta(days=5) <= planned.delivery < day
-            and planned.name not in used_sources
+            and day - timedelta(days=REDELIVERY_WINDOW_DAYS) <= planned.delivery < day
+            and planned.name not in self.used_sources
             and any(line.defect is None and not line.visit.needs for line in planned.lines)
         ]
         if not candidates:
-            continue
-        source = rng.choice(candidates)
-        used_sources.add(source.name)
-        data = data_by_file[source.name] if kind == FILE_REDELIVERY else _corrected(source, rng)
-        write_file(landing / FEED / day.isoformat() / source.name, data)
-        written[day].add(source.name)
-        summary.files.append(
+            return None
+        source, source_data = rng.choice(candidates)
+        self.used_sources.add(source.name)
+        data = source_data if kind == FILE_REDELIVERY else _corrected(source, rng)
+        write_file(settings.landing / FEED / day.isoformat() / source.name, data)
+        self.redelivered.append(
             FeedFile(
                 path=f"{FEED}/{day.isoformat()}/{source.name}",
                 file_format=f"jsonl-{source.encoding}",
@@ -1159,6 +1200,13 @@ def _write_redeliveries(
                 row_defects=Counter(line.defect for line in source.lines if line.defect),
             )
         )
+        return source.name
+
+    def finish(self) -> VisitSummary:
+        summary = self.summary
+        summary.files.extend(self.redelivered)
+        self.ledger.close(summary, self.simulation)
+        return summary
 
 
 def _corrected(source: PlannedVisitFile, rng: Random) -> bytes:
@@ -1176,12 +1224,21 @@ def _corrected(source: PlannedVisitFile, rng: Random) -> bytes:
     return _encode(source, texts)
 
 
-def _fill_ledger(summary: VisitSummary, simulation: VisitSimulation, files: list[PlannedVisitFile]) -> None:
-    """What the pipeline will hold: valid lines of accepted files (redelivered bytes add nothing)."""
-    records: dict[str, list[tuple[tuple, NeedRecord, Visit]]] = defaultdict(list)
-    for planned in files:
+class _Ledger:
+    """What the pipeline will hold: valid lines of accepted files (redelivered bytes add nothing).
+
+    Fed file by file in load order; per need it keeps only the latest record so far and how many
+    there were (the pipeline's "latest record wins"), never the visits themselves.
+    """
+
+    def __init__(self) -> None:
+        # need_id -> (load order, the record, uscc, park); insertion order = first appearance
+        self.latest: dict[str, tuple[tuple, NeedRecord, str, str]] = {}
+        self.records: Counter[str] = Counter()
+
+    def add(self, summary: VisitSummary, planned: PlannedVisitFile) -> None:
         if planned.rejected:
-            continue
+            return
         for row, line in enumerate(planned.lines, start=1):
             if line.defect is not None:
                 continue
@@ -1196,32 +1253,35 @@ def _fill_ledger(summary: VisitSummary, simulation: VisitSimulation, files: list
                 summary.unknown_firm_visits += 1
             for position, need in enumerate(visit.needs):
                 order = (visit.visit_date, planned.delivery, planned.name, row, position)
-                records[need.need_id].append((order, need, visit))
-    for need_id, need_records in records.items():
-        need_records.sort(key=lambda item: item[0])
-        _, latest, visit = need_records[-1]
-        summary.needs[need_id] = NeedState(
-            need_id=need_id,
-            category=latest.category,
-            description=latest.description,
-            raised=latest.raised,
-            uscc=visit.firm.uscc,
-            park=visit.firm.park.name,
-            status=latest.status,
-            resolved=latest.resolved,
-            records=len(need_records),
-        )
-    summary.burst_week = simulation.burst_monday
-    if simulation.burst_monday is not None:
-        window_end = simulation.burst_monday + timedelta(days=6)
-        summary.burst_firms = len(
-            {
-                state.uscc
-                for state in summary.needs.values()
-                if state.description == BURST_DESCRIPTION and simulation.burst_monday <= state.raised <= window_end
-            }
-        )
-    summary.key_coverage = simulation.key_coverage
+                self.records[need.need_id] += 1
+                current = self.latest.get(need.need_id)
+                if current is None or order > current[0]:
+                    self.latest[need.need_id] = (order, need, visit.firm.uscc, visit.firm.park.name)
+
+    def close(self, summary: VisitSummary, simulation: VisitSimulation) -> None:
+        for need_id, (_, latest, uscc, park) in self.latest.items():
+            summary.needs[need_id] = NeedState(
+                need_id=need_id,
+                category=latest.category,
+                description=latest.description,
+                raised=latest.raised,
+                uscc=uscc,
+                park=park,
+                status=latest.status,
+                resolved=latest.resolved,
+                records=self.records[need_id],
+            )
+        summary.burst_week = simulation.burst_monday
+        if simulation.burst_monday is not None:
+            window_end = simulation.burst_monday + timedelta(days=6)
+            summary.burst_firms = len(
+                {
+                    state.uscc
+                    for state in summary.needs.values()
+                    if state.description == BURST_DESCRIPTION and simulation.burst_monday <= state.raised <= window_end
+                }
+            )
+        summary.key_coverage = simulation.key_coverage
 
 
 def visit_notes(summary: VisitSummary, simulation: VisitSimulation) -> list[str]:

@@ -29,8 +29,13 @@ def is_transient(error: BaseException) -> bool:
     if isinstance(error, transient_errors()):
         return True
     import duckdb
+    import psycopg
 
-    return isinstance(error, duckdb.IOException | duckdb.OperationalError)
+    # Driver errors raised outside SQLAlchemy, so not wrapped: the warehouse's bulk paths use the
+    # driver directly (DuckDB's registered frames, PostgreSQL's COPY). psycopg's OperationalError
+    # is what SQLAlchemy wraps as OperationalError: a lock wait or statement timeout, a deadlock or
+    # serialisation failure, the server shutting the connection (AdminShutdown).
+    return isinstance(error, duckdb.IOException | duckdb.OperationalError | psycopg.OperationalError)
 
 
 def retry_only_transient(task_callable: Callable[Params, Result]) -> Callable[Params, Result]:

@@ -13,10 +13,11 @@ build order; the shared tables read every family and are rebuilt with any of the
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -103,7 +104,7 @@ def build_families(engine: Engine, families: Iterable[str]) -> dict[str, int]:
     transaction, at REPEATABLE READ on PostgreSQL; returns rows per ``layer.table``."""
     plan = build_plan(families)
     counts: dict[str, int] = {}
-    with engine.connect() as connection:
+    with engine.connect() as connection, _one_rebuild_at_a_time(connection):
         if connection.dialect.name == "postgresql":
             # One snapshot for every statement: a core table and the mart built from it see the
             # same staging rows even if an ingestion commits meanwhile (READ COMMITTED would not).
@@ -115,6 +116,35 @@ def build_families(engine: Engine, families: Iterable[str]) -> dict[str, int]:
                 log.info("%s.%s: %d rows", layer, table, counts[f"{layer}.{table}"])
             record_build(connection, family_closure(families), started_at)
     return counts
+
+
+#: Advisory lock key of the rebuilds (PostgreSQL).
+REBUILD_LOCK_KEY = "parkops:build_families"
+
+
+@contextlib.contextmanager
+def _one_rebuild_at_a_time(connection: sa.Connection) -> Iterator[None]:
+    """Serialise rebuilds on PostgreSQL (DuckDB has one writer process anyway).
+
+    Two rebuilds at once would each delete the rows their own snapshot sees and insert theirs:
+    on tables empty in both snapshots (a first build, a family's first data) both inserts land,
+    and every row is there twice. The lock is a session lock taken in its own transaction,
+    *before* the rebuild's REPEATABLE READ transaction: a lock taken inside it would come after
+    the snapshot, and the waiting rebuild would still not see what the first one committed.
+    """
+    if connection.dialect.name != "postgresql":
+        yield
+        return
+    key = {"key": REBUILD_LOCK_KEY}
+    connection.execute(sa.text("select pg_advisory_lock(hashtext(:key))"), key)
+    connection.commit()
+    try:
+        yield
+    finally:
+        # A lost connection took its session and the lock with it: nothing to release then.
+        if not connection.invalidated:
+            connection.execute(sa.text("select pg_advisory_unlock(hashtext(:key))"), key)
+            connection.commit()
 
 
 def record_build(connection: sa.Connection, families: list[str], started_at: dt.datetime) -> None:

@@ -73,8 +73,10 @@ sample: setup
 # trigger through the feeds' assets; `airflow dags test` does not).
 PIPELINE_DAGS := ingest_enterprise_registrations ingest_visit_logs ingest_incubator_reports ingest_manual_statistics build_marts
 
+# RUN_ARGS=--continue-on-held: a batch held by the quality gate does not stop the next DAGs.
+RUN_ARGS ?=
 run: airflow-init
-	$(BIN)/python -m parkops.run_dag $(PIPELINE_DAGS) --from $(FROM) --to $(TO)
+	$(BIN)/python -m parkops.run_dag $(PIPELINE_DAGS) --from $(FROM) --to $(TO) $(RUN_ARGS)
 
 progress: setup
 	@$(BIN)/python -m parkops.cli progress
@@ -82,23 +84,32 @@ progress: setup
 health: setup
 	@$(BIN)/python -m parkops.cli health
 
-# Great Expectations Data Docs of the suites (data/data_docs; served at /parkops/data-docs/ in the UI).
+# Great Expectations Data Docs: the suites and each feed's latest 30 runs' validation results
+# (data/data_docs; served at /parkops/data-docs/ in the UI). build_marts builds it after every rebuild.
 data-docs: setup
 	$(BIN)/python -m parkops.quality.data_docs
 
+# The sample's planted defects include a delivery the quality gate holds (registrations
+# 2025-03-09: a file refused whole): the demo goes on, and its alert lands in the outbox.
 demo: airflow-init sample
 	@start=$$(date +%s); \
-	$(MAKE) --no-print-directory run FROM=$(SAMPLE_FROM) TO=$(SAMPLE_TO) && \
-	$(MAKE) --no-print-directory reports && \
-	$(BIN)/python -m parkops.quality.data_docs && \
+	$(BIN)/python -m parkops.report outbox --folder $(PARKOPS_OUTBOX_DIR) --port $(PARKOPS_OUTBOX_PORT) > $(AIRFLOW_HOME)/outbox.log 2>&1 & \
+	outbox=$$!; sleep 1; \
+	$(MAKE) --no-print-directory run FROM=$(SAMPLE_FROM) TO=$(SAMPLE_TO) RUN_ARGS=--continue-on-held && \
+	$(MAKE) --no-print-directory reports PARKOPS_OUTBOX_RUNNING=1 && \
 	$(BIN)/python -m parkops.cli progress && \
-	echo "" && echo "pipeline and reports through Airflow took $$(( $$(date +%s) - start )) s; rejected files and quarantine: python -m parkops.cli files" && \
-	echo "reports sent (through the local outbox): $(PARKOPS_OUTBOX_DIR); archived: data/reports/weekly, data/reports/monthly (open report.html)"
+	echo "" && $(BIN)/python -m parkops.cli gate list; status=$$?; \
+	kill $$outbox; wait $$outbox 2>/dev/null; cat $(AIRFLOW_HOME)/outbox.log; \
+	test $$status = 0 && \
+	echo "" && echo "pipeline and reports through Airflow took $$(( $$(date +%s) - start )) s; rejected files and quarantine: python -m parkops.cli files; health: make health" && \
+	echo "reports and alerts sent (through the local outbox): $(PARKOPS_OUTBOX_DIR); archived: data/reports/weekly, data/reports/monthly (open report.html)"
 
 # The weekly and monthly report of the latest periods whose data is ready, sent through SMTP to
 # the local outbox (started for the occasion unless AIRFLOW_CONN_SMTP_DEFAULT points elsewhere).
 reports: airflow-init
-	@$(BIN)/python -m parkops.report outbox --folder $(PARKOPS_OUTBOX_DIR) --port $(PARKOPS_OUTBOX_PORT) > $(AIRFLOW_HOME)/outbox.log 2>&1 & \
+	@if [ -n "$(PARKOPS_OUTBOX_RUNNING)" ]; then \
+	  exec $(BIN)/python -m parkops.run_dag send_weekly_report send_monthly_report; fi; \
+	$(BIN)/python -m parkops.report outbox --folder $(PARKOPS_OUTBOX_DIR) --port $(PARKOPS_OUTBOX_PORT) > $(AIRFLOW_HOME)/outbox.log 2>&1 & \
 	outbox=$$!; sleep 1; \
 	$(BIN)/python -m parkops.run_dag send_weekly_report send_monthly_report; status=$$?; \
 	kill $$outbox; wait $$outbox 2>/dev/null; cat $(AIRFLOW_HOME)/outbox.log; exit $$status

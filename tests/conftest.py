@@ -97,6 +97,8 @@ def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_DIR / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "GX_ANALYTICS_ENABLED": "False",
+        # build_marts builds the Data Docs site: into the test's folder, not the checkout's data/.
+        "PARKOPS_DATA_DOCS_DIR": str(home / "data_docs"),
     }
     airflow = str(Path(sys.executable).with_name("airflow"))
     subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)

@@ -8,6 +8,11 @@
   loaded, the last successful load, rows loaded and quarantine share over the last ``--days``
   days, rejected files, and the open freshness incidents (``ops.feed_incidents``); ``--json``
   for scripts.
+- ``gate list``: the batches the quality gate holds, with their top failing rules and sample
+  rows; ``gate release`` / ``gate rerun --feed F --delivery D --by NAME --reason TEXT``: let a
+  held batch through as it is, or read its files again after a fix, then rebuild the feed's
+  marts (``--no-rebuild`` to leave that to ``build_marts``). With Airflow running, prefer the
+  DAG ``release_held_batch`` (it takes the warehouse writer pool). README, "Runbook: a held batch".
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import sqlalchemy as sa
 
 from parkops.warehouse import create_warehouse_engine, fetch_frame
 
+FEED_CHOICES = ("registrations", "visits", "incubator_reports", "manual_statistics")
 WINDOW_NAMES = {"day": "当日", "rolling_30d": "近30日", "month_to_date": "本月", "year_to_date": "本年累计"}
 
 
@@ -274,6 +280,7 @@ def health_headers(days: int) -> list[str]:
         f"{window}加载行数",
         f"{window}隔离占比",
         f"{window}拒收文件",
+        "扣留批次",
         "未关闭事件",
     ]
 
@@ -320,6 +327,32 @@ def _audit_by_feed(connection: sa.Connection, since: dt.datetime) -> dict[str, d
     return {row.feed: row._asdict() for row in rows}
 
 
+def held_batches(connection: sa.Connection) -> list[dict]:
+    """Batches the quality gate holds now (``ops.held_batches``), oldest delivery first."""
+    if not table_exists(connection, "ops", "quality_gate_batches"):
+        return []
+    rows = connection.execute(
+        sa.text(
+            "select feed, delivery_date, files, rows_received, rows_quarantined, quarantine_share, "
+            "max_quarantine_share, run_id, decided_at from ops.held_batches order by feed, delivery_date"
+        )
+    ).all()
+    return [
+        {
+            "feed": row.feed,
+            "delivery_date": row.delivery_date.isoformat(),
+            "files": row.files,
+            "rows_received": row.rows_received,
+            "rows_quarantined": row.rows_quarantined,
+            "quarantine_share": row.quarantine_share,
+            "max_quarantine_share": row.max_quarantine_share,
+            "run_id": row.run_id,
+            "decided_at": row.decided_at.isoformat(timespec="minutes"),
+        }
+        for row in rows
+    ]
+
+
 def pipeline_health(days: int = 30, *, now: dt.datetime | None = None) -> dict:
     """What ``health`` shows, as data (the ``--json`` document). ``now``: aware, default the clock."""
     from parkops.config import landing_dir, warehouse_url
@@ -332,6 +365,7 @@ def pipeline_health(days: int = 30, *, now: dt.datetime | None = None) -> dict:
     missing_file = missing_duckdb_file(url)
     audit: dict[str, dict] = {}
     incidents: list = []
+    held: list[dict] = []
     state = "missing" if missing_file else "empty"
     if missing_file is None:
         engine = create_warehouse_engine(url, read_only=True)
@@ -341,6 +375,7 @@ def pipeline_health(days: int = 30, *, now: dt.datetime | None = None) -> dict:
                     audit = _audit_by_feed(connection, since)
                 if table_exists(connection, "ops", "feed_incidents"):
                     incidents = freshness.open_incidents(connection)
+                held = held_batches(connection)
         finally:
             engine.dispose()
         state = "loaded" if audit else "empty"
@@ -368,6 +403,7 @@ def pipeline_health(days: int = 30, *, now: dt.datetime | None = None) -> dict:
                 "rows_quarantined": quarantined,
                 "quarantine_share": quarantined / received if received else None,
                 "rejected_files": int(numbers.get("rejected_files") or 0),
+                "held_batches": sum(1 for batch in held if batch["feed"] == name),
                 "open_incidents": sum(1 for incident in incidents if incident.feed == name),
             }
         )
@@ -379,6 +415,7 @@ def pipeline_health(days: int = 30, *, now: dt.datetime | None = None) -> dict:
         "warehouse_url": sa.make_url(url).render_as_string(hide_password=True),
         "landing_dir": str(landing),
         "feeds": feeds,
+        "held_batches": held,
         "open_incidents": [
             {
                 "feed": incident.feed,
@@ -409,6 +446,7 @@ def format_health(report: dict) -> str:
             format_number(item["rows_loaded"]),
             "—" if item["quarantine_share"] is None else f"{item['quarantine_share'] * 100:.1f}%",
             str(item["rejected_files"]),
+            str(item["held_batches"]),
             str(item["open_incidents"]),
         ]
         for item in report["feeds"]
@@ -421,7 +459,8 @@ def format_health(report: dict) -> str:
         text.append(f"仓库尚未创建（{report['warehouse_url']}）：先运行数据管道（make run FROM=... TO=...）。")
     elif report["warehouse"] == "empty":
         text.append("仓库中还没有加载记录（ops.file_audit 为空）：先运行数据管道（make run FROM=... TO=...）。")
-    text += ["", format_table(health_headers(report["days"]), rows, {4, 5, 6, 7}), ""]
+    text += ["", format_table(health_headers(report["days"]), rows, {4, 5, 6, 7, 8}), ""]
+    text += [*format_held_batches(report["held_batches"]), ""]
     incidents = report["open_incidents"]
     if not incidents:
         text.append("未关闭的迟到事件：无")
@@ -435,6 +474,58 @@ def format_health(report: dict) -> str:
         )
         text += [f"    {line}" for line in incident["detail"]]
     return "\n".join(text)
+
+
+def format_held_batches(batches: list[dict]) -> list[str]:
+    if not batches:
+        return ["质量闸门扣留的批次：无"]
+    text = [f"质量闸门扣留的批次（{len(batches)} 个，未进入 core / mart；放行或重跑：DAG release_held_batch）"]
+    for batch in batches:
+        share = "—" if batch["quarantine_share"] is None else f"{batch['quarantine_share'] * 100:.1f}%"
+        text.append(
+            f"- {batch['feed']} {batch['delivery_date']}："
+            f"{batch['rows_quarantined']}/{batch['rows_received']} 行被隔离"
+            f"（{share}，上限 {batch['max_quarantine_share'] * 100:.0f}%），"
+            f"{batch['files']} 个文件，运行 {batch['run_id']}"
+        )
+    return text
+
+
+def gate_list() -> str:
+    from parkops.pipeline.gate import held_batch_details
+
+    engine = create_warehouse_engine(read_only=True)
+    with engine.connect() as connection:
+        batches = held_batches(connection)
+        text = format_held_batches(batches)
+        for batch in batches:
+            text += ["", f"{batch['feed']} {batch['delivery_date']}"]
+            text += [f"  {line}" for line in held_batch_details(connection, batch["feed"], batch["delivery_date"])]
+    return "\n".join(text)
+
+
+def gate_action(action: str, feed_name: str, delivery: str, by: str, reason: str, *, rebuild: bool) -> int:
+    """Release or rerun a held batch outside Airflow; 1 when a rerun is held again."""
+    from parkops.pipeline import tasks
+
+    run_id = f"cli__{action}__{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}"
+    summary = tasks.release_or_rerun(feed_name, delivery, action, by, reason, run_id)
+    held = summary.get("held") or []
+    if action == "rerun":
+        print(f"{feed_name} {delivery}: {summary['files']} files read again, {summary['rows_loaded']} rows loaded")
+    if held:
+        print(f"{feed_name} {delivery} is held again:")
+        for batch in held:
+            print("\n".join(f"  {line}" for line in batch.get("alert_lines") or []))
+        return 1
+    print(f"{feed_name} {delivery}: {'released' if action == 'release' else 'published'}")
+    if rebuild:
+        families = tasks.FAMILIES_READING_FEED[feed_name]
+        tasks.rebuild(list(families))
+        print(f"rebuilt the marts of {', '.join(families)}")
+    else:
+        print("marts not rebuilt (--no-rebuild): run build_marts")
+    return 0
 
 
 def health(days: int = 30, *, as_json: bool = False, now: dt.datetime | None = None) -> str:
@@ -452,6 +543,19 @@ def main(argv: list[str] | None = None) -> int:
     health_parser = commands.add_parser("health", help="pipeline health per feed, open freshness incidents")
     health_parser.add_argument("--days", type=int, default=30, help="window of the load statistics (default 30)")
     health_parser.add_argument("--json", action="store_true", help="print JSON for scripts")
+    gate_parser = commands.add_parser("gate", help="quality gate: held batches; release or rerun one")
+    gate_commands = gate_parser.add_subparsers(dest="gate_command", required=True)
+    gate_commands.add_parser("list", help="batches held now, with their failing rules and sample rows")
+    for action, help_text in (
+        ("release", "let a held batch through as it is (its valid rows publish)"),
+        ("rerun", "read every file of a held batch again (after a fix) and decide anew"),
+    ):
+        action_parser = gate_commands.add_parser(action, help=help_text)
+        action_parser.add_argument("--feed", required=True, choices=FEED_CHOICES)
+        action_parser.add_argument("--delivery", required=True, help="delivery date YYYY-MM-DD of the held batch")
+        action_parser.add_argument("--by", required=True, help="who asks (kept in ops.quality_gate_log)")
+        action_parser.add_argument("--reason", required=True, help="why (kept in ops.quality_gate_log)")
+        action_parser.add_argument("--no-rebuild", action="store_true", help="leave the mart rebuild to build_marts")
     args = parser.parse_args(argv)
     if args.command == "progress":
         print(progress(args.as_of))
@@ -461,6 +565,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.days < 1:
             parser.error("--days must be at least 1")
         print(health(args.days, as_json=args.json))
+    elif args.command == "gate":
+        if args.gate_command == "list":
+            print(gate_list())
+            return 0
+        return gate_action(
+            args.gate_command, args.feed, args.delivery, args.by, args.reason, rebuild=not args.no_rebuild
+        )
     return 0
 
 

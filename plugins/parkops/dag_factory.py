@@ -34,8 +34,9 @@ def ops_links(feed_name: str | None = None) -> str:
     quarantine = f"/parkops/quarantine?feed={feed_name}" if feed_name else "/parkops/quarantine"
     return (
         "\n\n**Operations**: [pipeline health](/parkops/health) · "
-        f"[quarantined rows]({quarantine}) · [Data Docs of the suites](/parkops/data-docs/) · "
-        "runbook and alerts: README, \"Operations\".\n"
+        f"[quarantined rows]({quarantine}) · [Data Docs](/parkops/data-docs/) · "
+        "a batch held by the quality gate: [release or rerun it](/dags/release_held_batch) · "
+        'alerts and runbook: README, "Operations" and "Runbook: a held batch".\n'
     )
 
 
@@ -48,6 +49,21 @@ def delivery_params(unit: str) -> dict[str, Param]:
         ),
         "delivery_to": Param(None, type=["null", "string"], description=f"Last delivery {unit} to load, inclusive"),
     }
+
+
+def quality_gate_outcome(feed_name: str, summary: dict[str, object]) -> dict[str, int]:
+    """``tasks.check_quality_gate`` as a task: held batches fail as a data error (no retry), and
+    the failure alert carries the batches' details (``alert_lines``)."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from parkops.pipeline import tasks
+
+    try:
+        return tasks.check_quality_gate(feed_name, summary)
+    except tasks.QualityGateHeld as held:
+        failure = AirflowFailException(str(held))
+        failure.alert_lines = held.alert_lines
+        raise failure from held
 
 
 def ingest_dag(
@@ -110,12 +126,20 @@ def ingest_dag(
                 "files_loaded": summary["files_loaded"],
                 "rows_loaded": summary["rows_loaded"],
                 "rows_quarantined": summary["rows_quarantined"],
+                "batches_held": len(summary["held"]),
             }
             return summary
+
+        @task
+        def check_quality_gate(summary: dict[str, object]) -> dict[str, int]:
+            # After the asset event: the published batches of the run go on to build_marts
+            # while a held one fails the run (no retry) and alerts, with its failing rules.
+            return quality_gate_outcome(feed_name, summary)
 
         files = discover_files(resolve_delivery_range())
         loaded = ingest_files(files)
         load_reference_data() >> loaded
+        check_quality_gate(loaded)
 
     return ingest()
 

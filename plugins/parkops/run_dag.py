@@ -9,6 +9,9 @@ ready in the warehouse.
 
 The full Airflow log goes to a file under ``$AIRFLOW_HOME/logs/runs``;
 the terminal gets a per-task summary, and the exit status is non-zero when the run failed.
+A run that failed only because the quality gate held a batch (its published batches did
+load) exits with status 3, or, with ``--continue-on-held`` (``make demo``), is reported and the
+next DAGs run: the held batch waits for a person (README, "Runbook: a held batch").
 """
 
 from __future__ import annotations
@@ -23,11 +26,15 @@ import sys
 import time
 from pathlib import Path
 
-#: DAGs that take no delivery range (scheduled on assets).
-RANGELESS_DAGS = frozenset({"build_marts"})
+#: DAGs that take no delivery range (scheduled on assets, or triggered by a person with --conf).
+RANGELESS_DAGS = frozenset({"build_marts", "release_held_batch"})
 #: Report DAGs: they get the latest period whose data is ready (or --period) as conf.
 REPORT_DAGS = {"send_weekly_report": "weekly", "send_monthly_report": "monthly"}
 
+HELD_EXIT_STATUS = 3
+HELD_MESSAGE = re.compile(r"质量闸门扣留[^\n\"]*")
+#: Tasks that load before the gate is checked: when they succeeded, a failed run was only held.
+LOADING_TASKS = ("ingest_files", "release_or_rerun")
 TASK_STATE = re.compile(r"Marking task as (?P<state>[A-Z_]+)\.?.*?task_id=(?P<task>[\w.]+)")
 
 
@@ -50,12 +57,28 @@ def run_dag(dag_id: str, conf: dict[str, object]) -> int:
     states = [(match["task"], match["state"]) for match in TASK_STATE.finditer(log_text)]
     for task_id, state in states:
         print(f"   {task_id:<28} {state.lower()}")
+    held = held_message(log_text, states)
+    if completed.returncode != 0 and held:
+        print(f"!! {dag_id}: {held} (after {elapsed:.0f} s)", file=sys.stderr)
+        return HELD_EXIT_STATUS
     if completed.returncode != 0:
         print(f"!! {dag_id} failed after {elapsed:.0f} s; last lines of {log_path}:", file=sys.stderr)
         print("\n".join(log_text.splitlines()[-40:]), file=sys.stderr)
         return completed.returncode
     print(f"   {dag_id} succeeded in {elapsed:.0f} s")
     return 0
+
+
+def held_message(log_text: str, states: list[tuple[str, str]]) -> str | None:
+    """The quality gate's message when the run loaded and then only the gate failed it."""
+    final_states = dict(states)
+    if not any(final_states.get(task_id) == "SUCCESS" for task_id in LOADING_TASKS):
+        return None
+    failed = {task_id for task_id, state in final_states.items() if state in ("FAILED", "UPSTREAM_FAILED")}
+    if failed - {"check_quality_gate"}:
+        return None
+    match = HELD_MESSAGE.search(log_text)
+    return match.group(0) if match else None
 
 
 def latest_ready_period(kind: str) -> str | None:
@@ -71,6 +94,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--to", dest="delivery_to", type=dt.date.fromisoformat)
     parser.add_argument("--weekly-period", help="period of send_weekly_report, e.g. 2025-W10")
     parser.add_argument("--monthly-period", help="period of send_monthly_report, e.g. 2025-03")
+    parser.add_argument(
+        "--conf",
+        type=json.loads,
+        default={},
+        help='run conf of release_held_batch, e.g. \'{"feed": "registrations", "delivery_date": "2025-03-09", '
+        '"action": "release", "requested_by": "me", "reason": "why"}\'',
+    )
+    parser.add_argument(
+        "--continue-on-held",
+        action="store_true",
+        help="a run failed only by the quality gate (a held batch) does not stop the next DAGs, nor fail the command",
+    )
     args = parser.parse_args(argv)
     ingesting = [dag_id for dag_id in args.dag_ids if dag_id not in RANGELESS_DAGS and dag_id not in REPORT_DAGS]
     if ingesting and (args.delivery_from is None or args.delivery_to is None):
@@ -78,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     if ingesting and args.delivery_to < args.delivery_from:
         parser.error(f"--to {args.delivery_to} is before --from {args.delivery_from}")
     started = time.monotonic()
+    held_runs: list[str] = []
     for dag_id in args.dag_ids:
         conf: dict[str, object] = {}
         if dag_id in REPORT_DAGS:
@@ -89,11 +125,22 @@ def main(argv: list[str] | None = None) -> int:
             conf = {"period": period}
         elif dag_id not in RANGELESS_DAGS:
             conf = {"delivery_from": args.delivery_from.isoformat(), "delivery_to": args.delivery_to.isoformat()}
+        elif dag_id == "release_held_batch":
+            conf = args.conf
         status = run_dag(dag_id, conf)
+        if status == HELD_EXIT_STATUS and args.continue_on_held:
+            held_runs.append(dag_id)
+            continue
         if status != 0:
             return status
     if len(args.dag_ids) > 1:
-        print(f"   {len(args.dag_ids)} DAG runs succeeded in {time.monotonic() - started:.0f} s")
+        succeeded = len(args.dag_ids) - len(held_runs)
+        print(f"   {succeeded} of {len(args.dag_ids)} DAG runs succeeded in {time.monotonic() - started:.0f} s")
+    if held_runs:
+        print(
+            f"!! the quality gate held batches in {', '.join(held_runs)}: they are not in the marts until released "
+            'or rerun (python -m parkops.cli gate list; README, "Runbook: a held batch")'
+        )
     return 0
 
 

@@ -16,6 +16,10 @@ staged as (
         qualification_tags,
         insured_employees
     from staging.registrations
+    -- only what the quality gate published (ops.published_files): never a held batch
+    where source_sha256 in (
+        select source_sha256 from ops.published_files where feed = 'registrations'
+    )
 ),
 
 industry_classes as (

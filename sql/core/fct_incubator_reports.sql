@@ -4,6 +4,10 @@
 -- earlier month replaces that month's report; version_count says how many were received.
 with reports as (
     select * from staging.incubator_reports
+    -- only what the quality gate published (ops.published_files): never a held batch
+    where source_sha256 in (
+        select source_sha256 from ops.published_files where feed = 'incubator_reports'
+    )
 ),
 
 parks as (

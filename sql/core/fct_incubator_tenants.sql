@@ -2,6 +2,10 @@
 -- earlier one with the rest of the report. A USCC listed twice in one list counts once.
 with tenants as (
     select * from staging.incubator_tenants
+    -- only what the quality gate published (ops.published_files): never a held batch
+    where source_sha256 in (
+        select source_sha256 from ops.published_files where feed = 'incubator_reports'
+    )
 ),
 
 current_reports as (

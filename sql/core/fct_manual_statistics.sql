@@ -2,6 +2,10 @@
 -- then source_file, then row), as for a corrected figure sent again.
 with statistics as (
     select * from staging.manual_statistics
+    -- only what the quality gate published (ops.published_files): never a held batch
+    where source_sha256 in (
+        select source_sha256 from ops.published_files where feed = 'manual_statistics'
+    )
 ),
 
 parks as (

@@ -4,6 +4,10 @@
 -- name people or give phone numbers, and core carries no personal data.
 with needs as (
     select * from staging.visit_needs
+    -- only what the quality gate published (ops.published_files): never a held batch
+    where source_sha256 in (
+        select source_sha256 from ops.published_files where feed = 'visits'
+    )
 ),
 
 visits as (
@@ -15,6 +19,10 @@ visits as (
         park_name,
         uscc
     from staging.visits
+    -- only what the quality gate published (ops.published_files): never a held batch
+    where source_sha256 in (
+        select source_sha256 from ops.published_files where feed = 'visits'
+    )
 ),
 
 parks as (

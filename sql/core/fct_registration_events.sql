@@ -1,6 +1,10 @@
 -- One row per validated registration event, ordered per enterprise (event_sequence).
 with events as (
     select * from staging.registrations
+    -- only what the quality gate published (ops.published_files): never a held batch
+    where source_sha256 in (
+        select source_sha256 from ops.published_files where feed = 'registrations'
+    )
 ),
 
 industry_classes as (

@@ -4,6 +4,10 @@
 -- as ingestion would have decided.
 with visits as (
     select * from staging.visits
+    -- only what the quality gate published (ops.published_files): never a held batch
+    where source_sha256 in (
+        select source_sha256 from ops.published_files where feed = 'visits'
+    )
 ),
 
 parks as (

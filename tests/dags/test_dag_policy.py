@@ -123,3 +123,26 @@ def test_build_marts_is_scheduled_on_every_feed_asset(dagbag):
     (rebuild,) = [task for task in dag.tasks if task.task_id == "rebuild"]
     assert rebuild.pool == "warehouse_writer"
     assert [outlet.uri for outlet in rebuild.outlets] == [MARTS_ASSET_URI]
+
+
+@pytest.mark.parametrize(
+    "dag_id",
+    ["ingest_enterprise_registrations", "ingest_visit_logs", "ingest_incubator_reports", "ingest_manual_statistics"],
+)
+def test_ingest_runs_end_with_the_quality_gate(dagbag, dag_id):
+    dag = dagbag.dags[dag_id]
+    gate = dag.get_task("check_quality_gate")
+    assert gate.upstream_task_ids == {"ingest_files"}
+    assert gate.downstream_task_ids == set()
+
+
+def test_release_held_batch_is_manual_writes_through_the_pool_and_updates_every_feed(dagbag):
+    from parkops.assets import FEED_ASSET_URIS
+
+    dag = dagbag.dags["release_held_batch"]
+    assert dag.timetable.__class__.__name__ == "NullTimetable"  # schedule=None: triggered by a person
+    assert set(dag.params.keys()) == {"feed", "delivery_date", "action", "requested_by", "reason"}
+    release = dag.get_task("release_or_rerun")
+    assert release.pool == "warehouse_writer"
+    assert {outlet.uri for outlet in release.outlets} == set(FEED_ASSET_URIS.values())
+    assert dag.get_task("check_quality_gate").upstream_task_ids == {"release_or_rerun"}

@@ -237,6 +237,51 @@ def test_stale_week_sends_no_report_and_one_alert_on_every_channel(report_env):
     assert sign == dingtalk_sign(ROBOT_SIGNING_KEY, int(timestamp))
 
 
+def test_a_held_batch_fails_its_ingest_run_with_one_alert_on_every_channel(report_env, tmp_path):
+    """The quality gate through Airflow: registrations 2025-03-01 of the sample is held (a file
+    refused whole); the run fails at check_quality_gate, once, without retrying, and the alert
+    carries the batch's counts, top failing rules and sample rows."""
+    env, _, _ = report_env
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    conf = {"delivery_from": "2025-03-01", "delivery_to": "2025-03-01"}
+    command = [airflow, "dags", "test", "ingest_enterprise_registrations", "--conf", json.dumps(conf)]
+    fresh = {"PARKOPS_WAREHOUSE_URL": f"duckdb:///{tmp_path / 'warehouse.duckdb'}"}
+    with smtp_server() as inbox, robot_server() as robots:
+        robot_urls = {
+            "PARKOPS_WECOM_WEBHOOK_URL": robots.url("/wecom?key=k"),
+            "PARKOPS_DINGTALK_WEBHOOK_URL": robots.url("/dingtalk?access_token=t"),
+        }
+        completed = subprocess.run(
+            command,
+            env={**env, **inbox.connection_env(), **robot_urls, **fresh},
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=PROJECT_DIR,
+        )
+    assert completed.returncode != 0
+    title = "【失败】ingest_enterprise_registrations.check_quality_gate"
+    facts = [
+        "质量闸门扣留 企业登记（registrations）1 个批次：2025-03-01",
+        "数据错误，不重试",
+        "2025-03-01：113/548 行被隔离（20.6%，上限 5%），2 个文件，整批扣留，未进入 core / mart",
+        "主要失败规则：missing_required_column",
+        "整个文件被拒：registrations/2025-03-01/",
+        "样例：registrations/2025-03-01/",
+    ]
+    assert [message.message["Subject"] for message in inbox.received] == [title]
+    body = inbox.received[0].message.get_body(preferencelist=("html",)).get_content()
+    assert all(html.escape(fact) in body for fact in facts), body
+    (wecom,) = robots.at("/wecom")
+    assert all(fact in wecom.payload["markdown"]["content"] for fact in facts)
+    (dingtalk,) = robots.at("/dingtalk")
+    assert dingtalk.payload["markdown"]["title"] == title
+    url = fresh["PARKOPS_WAREHOUSE_URL"]
+    assert [row["delivery_date"].isoformat() for row in rows(url, "select delivery_date from ops.held_batches")] == [
+        "2025-03-01"
+    ]
+
+
 def chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 

@@ -502,7 +502,10 @@ class ExpectedFile:
 @dataclass
 class Expectation:
     files: dict[str, ExpectedFile]
+    #: The mart's daily counts: rows of deliveries the quality gate holds are not in it.
     daily: dict[tuple[date, str], DailyCounts]
+    #: Deliveries the quality gate must hold (README, "Quality gate").
+    held: set[date] = field(default_factory=set)
 
     def by_status(self, status: str) -> list[ExpectedFile]:
         return [expected for expected in self.files.values() if expected.status == status]
@@ -510,6 +513,26 @@ class Expectation:
     @property
     def valid_row_count(self) -> int:
         return sum(len(expected.valid_rows) for expected in self.by_status("loaded"))
+
+
+#: The quality gate as the README states it: a delivery is held when more than 5 % of the rows its
+#: loaded and rejected files delivered were quarantined, and at least 5 of them.
+GATE_MAX_SHARE = 0.05
+GATE_MIN_ROWS = 5
+
+
+def held_deliveries(files: list[ExpectedFile]) -> set[date]:
+    received: dict[date, int] = defaultdict(int)
+    quarantined: dict[date, int] = defaultdict(int)
+    for expected in files:
+        if expected.status in ("loaded", "rejected"):
+            received[expected.delivery_date] += expected.rows_received
+            quarantined[expected.delivery_date] += expected.rows_quarantined
+    return {
+        day
+        for day, count in received.items()
+        if count and quarantined[day] >= GATE_MIN_ROWS and quarantined[day] / count > GATE_MAX_SHARE
+    }
 
 
 def sha256_file(path: Path) -> str:
@@ -620,10 +643,13 @@ def daily_counts(files: list[ExpectedFile], reference: Reference) -> dict[tuple[
     return grid
 
 
-def expected_landing(landing: Path, first: date, last: date, seeds_dir: Path | None = None) -> Expectation:
+def expected_landing(
+    landing: Path, first: date, last: date, seeds_dir: Path | None = None, *, released: set[date] = frozenset()
+) -> Expectation:
     """What a correct pipeline must hold after loading delivery days first..last of ``landing``.
 
-    Same bytes already loaded from another file -> ``duplicate`` (nothing read, 0 rows).
+    Same bytes already loaded from another file -> ``duplicate`` (nothing read, 0 rows). The daily
+    counts leave out the deliveries the quality gate holds, except those ``released``.
     """
     reference = load_reference(seeds_dir)
     files: dict[str, ExpectedFile] = {}
@@ -640,4 +666,6 @@ def expected_landing(landing: Path, first: date, last: date, seeds_dir: Path | N
         files[relative] = expected
         if expected.status == "loaded":
             loaded_by_sha[sha] = relative
-    return Expectation(files, daily_counts(list(files.values()), reference))
+    held = held_deliveries(list(files.values()))
+    published = [expected for expected in files.values() if expected.delivery_date not in held - set(released)]
+    return Expectation(files, daily_counts(published, reference), held)

@@ -254,6 +254,33 @@ def test_failure_alert_of_a_data_error_says_it_is_not_retried():
     assert any(line.startswith("判断：数据错误，不重试") for line in alert.lines)
 
 
+def test_a_held_batch_fails_as_a_data_error_whose_alert_carries_the_batch_details():
+    from parkops.dag_factory import quality_gate_outcome
+    from parkops.ops.notifier import failure_alert
+
+    details = [
+        "2025-03-01：113/548 行被隔离（20.6%，上限 5%），2 个文件",
+        "主要失败规则：missing_required_column 90 行",
+    ]
+    summary = {
+        "batches_published": 3,
+        "batches_released": 0,
+        "held": [{"delivery_date": "2025-03-01", "alert_lines": details}],
+    }
+    from airflow.sdk.exceptions import AirflowFailException
+
+    with pytest.raises(AirflowFailException, match="质量闸门扣留") as raised:
+        quality_gate_outcome("registrations", summary)
+    alert = failure_alert(failed_context(raised.value), "http://h")
+    assert alert.lines[-2:] == details
+    assert any(
+        line.startswith("错误：AirflowFailException: 质量闸门扣留 企业登记（registrations）1 个批次：2025-03-01")
+        for line in alert.lines
+    )
+    assert any(line.startswith("判断：数据错误，不重试") for line in alert.lines)
+    assert quality_gate_outcome("registrations", {**summary, "held": []}) == {"held": 0, "published": 3}
+
+
 def test_the_notifier_reads_no_configuration_when_built(monkeypatch, tmp_path):
     from parkops.ops.notifier import FailureNotifier, failure_callbacks
 

@@ -112,6 +112,7 @@ def test_health_page_lists_every_feed_with_the_cli_numbers(client):
             "rows_loaded": cli.format_number(feed["rows_loaded"]),
             "quarantine_share": "—" if share is None else f"{share * 100:.1f}%",
             "rejected_files": str(feed["rejected_files"]),
+            "held_batches": str(feed["held_batches"]),
             "open_incidents": str(feed["open_incidents"]),
         }, feed["feed"]
         assert feed["rows_loaded"] > 0

@@ -138,6 +138,8 @@ def failure_alert(context: Context, airflow_base_url: str) -> Alert:
     kind = error_kind(exception)
     if kind:
         lines.append(f"判断：{kind}")
+    # Details a task attached for the people on call (the quality gate: counts, failing rules, rows).
+    lines.extend(str(line) for line in getattr(exception, "alert_lines", None) or [])
     return Alert(
         title=f"【失败】{dag_id}.{task_label}",
         lines=lines,

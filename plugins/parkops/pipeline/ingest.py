@@ -32,6 +32,7 @@ from parkops import warehouse
 from parkops.ingest.catalogue import Feed, PendingCheck, ValidationInputs, feed
 from parkops.ingest.prepared import PreparedFile, UnitFailure
 from parkops.ingest.readers import FileRejected
+from parkops.pipeline.gate import BatchDecision, GateSettings, decide, load_gate_settings
 
 log = logging.getLogger(__name__)
 
@@ -201,11 +202,17 @@ VALIDATION_BATCH_ROWS = 200_000
 class FileLoader:
     """Loads the files of one feed for one run; holds the per-run reference inputs."""
 
-    def __init__(self, engine: Engine, landing_feed: Feed | str, run_id: str):
+    def __init__(
+        self, engine: Engine, landing_feed: Feed | str, run_id: str, gate_settings: GateSettings | None = None
+    ):
         self.engine = engine
         self.feed = feed(landing_feed) if isinstance(landing_feed, str) else landing_feed
         self.run_id = run_id
+        self.gate_settings = gate_settings or load_gate_settings(self.feed.name)
+        #: The quality gate's decisions of the last ``load_all`` (parkops.pipeline.gate).
+        self.gate_decisions: list[BatchDecision] = []
         self._connection: Connection | None = None
+        self._superseded_deliveries: set[str] = set()
         with engine.begin() as connection:
             self.inputs = read_validation_inputs(connection)
 
@@ -233,11 +240,22 @@ class FileLoader:
         validated in batches of up to ``VALIDATION_BATCH_ROWS`` rows in one GX call, and each
         file is then written in its own transaction, so a failure leaves every file either
         fully loaded or untouched.
+
+        Then the quality gate decides, in one transaction, the batch of every delivery the files
+        belong to and of every delivery whose file version a new one replaced
+        (:attr:`gate_decisions`); only published batches reach ``core``.
         """
+        self._superseded_deliveries = set()
         with self.engine.connect() as connection:
             self._connection = connection
             try:
-                return self._load_all(files)
+                outcomes = self._load_all(files)
+                deliveries = {landed.delivery_date for landed in files} | self._superseded_deliveries
+                with self._transaction() as gate_connection:
+                    self.gate_decisions = decide(
+                        gate_connection, self.feed.name, deliveries, self.run_id, self.gate_settings
+                    )
+                return outcomes
             finally:
                 self._connection = None
 
@@ -364,6 +382,16 @@ class FileLoader:
             {"feed": landed.feed, "file_name": landed.file_name, "sha256": landed.sha256},
         ).all()
         for old_file, old_sha in older:
+            self._superseded_deliveries.update(
+                str(day)
+                for day in connection.execute(
+                    sa.text(
+                        "select delivery_date from ops.file_audit where feed = :feed and source_file = :source_file "
+                        "and source_sha256 = :source_sha256"
+                    ),
+                    {"feed": landed.feed, "source_file": old_file, "source_sha256": old_sha},
+                ).scalars()
+            )
             keys = {"source_file": old_file, "source_sha256": old_sha}
             for table in self.feed.raw_tables:
                 warehouse.delete_where(connection, "raw", table, keys)
@@ -640,3 +668,12 @@ def outcome_summary(outcomes: list[FileOutcome]) -> dict[str, object]:
         summary[field] = sum(getattr(outcome, field) for outcome in outcomes)
     summary["rejected"] = [asdict(outcome) for outcome in outcomes if outcome.status == "rejected"]
     return summary
+
+
+def gate_summary(decisions: list[BatchDecision]) -> dict[str, object]:
+    """The quality gate's decisions of a load, for XCom and the asset event."""
+    return {
+        "batches_published": sum(1 for decision in decisions if decision.status == "published"),
+        "batches_released": sum(1 for decision in decisions if decision.status == "released"),
+        "held": [decision.as_dict() for decision in decisions if decision.status == "held"],
+    }

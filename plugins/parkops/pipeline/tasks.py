@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from parkops.config import landing_dir
 from parkops.ingest.catalogue import feed
-from parkops.pipeline import ingest, reference, transform
+from parkops.pipeline import gate, ingest, reference, transform
 from parkops.pipeline.errors import retry_only_transient
 from parkops.warehouse import create_warehouse_engine
 
@@ -82,7 +82,13 @@ def discover_files(feed_name: str, delivery_range: dict[str, str]) -> list[dict]
 
 @retry_only_transient
 def ingest_files(feed_name: str, files: list[dict], run_id: str) -> dict[str, object]:
-    loader = ingest.FileLoader(create_warehouse_engine(), feed_name, run_id)
+    """Load the files, then the quality gate decides each delivery's batch (summary: ``held``).
+
+    The lines of the held batches' alert (counts, top failing rules, sample rows) are read here,
+    where the task holds the warehouse, and travel in the summary to ``check_quality_gate``.
+    """
+    engine = create_warehouse_engine()
+    loader = ingest.FileLoader(engine, feed_name, run_id)
     outcomes = loader.load_all([ingest.LandedFile(**landed) for landed in files])
     for outcome in outcomes:
         log.info(
@@ -94,7 +100,84 @@ def ingest_files(feed_name: str, files: list[dict], run_id: str) -> dict[str, ob
             outcome.rows_quarantined,
             f" ({outcome.reason})" if outcome.reason else "",
         )
-    return ingest.outcome_summary(outcomes)
+    summary = ingest.outcome_summary(outcomes) | ingest.gate_summary(loader.gate_decisions)
+    if summary["held"]:
+        with engine.connect() as connection:
+            for batch in summary["held"]:
+                batch["alert_lines"] = gate.held_batch_details(connection, feed_name, batch["delivery_date"])
+    return summary
+
+
+#: Held batches an alert details; the rest are counted.
+HELD_BATCHES_IN_ALERT = 5
+
+
+class QualityGateHeld(Exception):
+    """Batches the quality gate held; ``alert_lines`` detail them for the failure alert."""
+
+    def __init__(self, message: str, alert_lines: list[str]):
+        super().__init__(message)
+        self.alert_lines = alert_lines
+
+
+def check_quality_gate(feed_name: str, summary: dict[str, object]) -> dict[str, int]:
+    """Fail (as a data error: no retry) when the load's quality gate held a batch.
+
+    Raises :class:`QualityGateHeld`, whose message names the held deliveries and whose
+    ``alert_lines`` give, per batch, the counts, the top failing rules and sample rows.
+    """
+    from parkops.report.readiness import FEED_NAMES_CN
+
+    held = list(summary.get("held") or [])
+    published = int(summary.get("batches_published", 0)) + int(summary.get("batches_released", 0))
+    if not held:
+        log.info("%s: quality gate passed, %d batches published or released", feed_name, published)
+        return {"held": 0, "published": published}
+    days = ", ".join(batch["delivery_date"] for batch in held)
+    message = (
+        f"质量闸门扣留 {FEED_NAMES_CN.get(feed_name, feed_name)}（{feed_name}）{len(held)} 个批次：{days}；"
+        "这些交付的数据未进入 core / mart（处理：README「Runbook: a held batch」，DAG release_held_batch）"
+    )
+    lines: list[str] = []
+    for batch in held[:HELD_BATCHES_IN_ALERT]:
+        lines.extend(batch.get("alert_lines") or [batch["delivery_date"]])
+    if len(held) > HELD_BATCHES_IN_ALERT:
+        lines.append(f"另有 {len(held) - HELD_BATCHES_IN_ALERT} 个批次被扣留：见 ops.held_batches")
+    for line in lines:
+        log.error("%s", line)
+    raise QualityGateHeld(message, lines)
+
+
+@retry_only_transient
+def release_or_rerun(
+    feed_name: str, delivery_date: str, action: str, requested_by: str, reason: str, run_id: str
+) -> dict[str, object]:
+    """Release a held batch as it is, or rerun it (read every file of the delivery again).
+
+    A rerun returns the new load's summary (its gate decision included: still held fails in
+    ``check_quality_gate``); a release returns the batch's new status.
+    """
+    engine = create_warehouse_engine()
+    landing_feed = feed(feed_name)
+    if action == "release":
+        with engine.begin() as connection:
+            gate.release_batch(connection, feed_name, delivery_date, requested_by, reason)
+        return {"action": "release", "delivery_date": delivery_date, "held": [], "files_loaded": 0, "rows_loaded": 0}
+    if action != "rerun":
+        raise ValueError(f"action must be release or rerun, got {action!r}")
+    with engine.begin() as connection:
+        gate.forget_batch(
+            connection,
+            feed_name,
+            delivery_date,
+            landing_feed.raw_tables,
+            landing_feed.tables,
+            requested_by,
+            reason,
+        )
+    day = gate.as_day(delivery_date).isoformat()
+    files = discover_files(feed_name, {"first": day, "last": day})
+    return {"action": "rerun", "delivery_date": delivery_date} | ingest_files(feed_name, files, run_id)
 
 
 def feed_changed(summary: dict[str, object]) -> bool:
@@ -110,6 +193,16 @@ def feed_changed(summary: dict[str, object]) -> bool:
 def rebuild(families: list[str]) -> dict[str, int]:
     """Rebuild ``core`` then ``mart`` of ``families`` in one transaction (a consistent snapshot)."""
     return transform.build_families(create_warehouse_engine(), families)
+
+
+@retry_only_transient
+def build_data_docs() -> str:
+    """The GX Data Docs site (suites and the latest runs' validation results); returns its index."""
+    from parkops.quality.data_docs import build_data_docs as build
+
+    site = build()
+    log.info("Data Docs: %s", site / "index.html")
+    return str(site / "index.html")
 
 
 #: Feed -> families whose core/mart read it. Registrations feed the enterprise links of the

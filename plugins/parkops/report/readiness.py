@@ -8,6 +8,8 @@ A report is never built on stale or failed data. For a period ending on day E it
 - **rebuilt**: for each feed it reads, the latest rebuild in ``ops.mart_builds`` saw every file
   version of the feed loaded so far (``ops.file_audit``): a load after the rebuild, or a rebuild
   that failed, leaves the marts stale for that feed.
+- **not held**: no delivery of the period is held by the quality gate (``ops.quality_gate_batches``),
+  and no delivery released since the latest rebuild is missing from the marts.
 - **incubator reports** (monthly reports only): every incubator that reported for the month
   before has reported for the month (``complete``), or the configured cut-off day of the
   following month has come (``cutoff``: the report says how many are missing).
@@ -105,6 +107,32 @@ def _rebuild_gap(connection: sa.Connection, feed: str) -> tuple[int, int | None]
     return int(loaded_now), seen
 
 
+def _held_deliveries(
+    connection: sa.Connection, feed: str, first: dt.date, last: dt.date
+) -> list[tuple[dt.date, float | None]]:
+    """Deliveries of the period the quality gate holds (ops.quality_gate_batches)."""
+    rows = connection.execute(
+        sa.text(
+            "select delivery_date, quarantine_share from ops.quality_gate_batches where feed = :feed "
+            "and status = 'held' and delivery_date between :first and :last order by delivery_date"
+        ),
+        {"feed": feed, "first": first, "last": last},
+    ).all()
+    return [(row.delivery_date, row.quarantine_share) for row in rows]
+
+
+def _released_since_rebuild(connection: sa.Connection, feed: str) -> dt.date | None:
+    """A delivery released after the latest rebuild of the feed (which therefore lacks it)."""
+    return connection.execute(
+        sa.text(
+            "select min(delivery_date) from ops.quality_gate_batches where feed = :feed and status = 'released' "
+            "and released_at > coalesce((select max(started_at) from ops.mart_builds where feed = :feed), "
+            "cast('1900-01-01' as timestamp))"
+        ),
+        {"feed": feed},
+    ).scalar_one_or_none()
+
+
 def incubator_completeness(connection: sa.Connection, report_month: dt.date) -> IncubatorCompleteness:
     previous_month = (report_month - dt.timedelta(days=1)).replace(day=1)
     query = sa.text("select distinct incubator_id from core.fct_incubator_reports where report_month = :month")
@@ -140,6 +168,19 @@ def assess(
             problems.append(
                 f"{FEED_NAMES_CN[feed]}（{feed}）：集市表未包含最新加载的数据（已加载 {loaded_now} 个文件版本，"
                 f"{seen_text}）：build_marts 未运行或运行失败"
+            )
+    for feed in feeds:
+        for day, share in _held_deliveries(connection, feed, period.start + dt.timedelta(days=1), needed_delivery):
+            share_text = f"{share:.1%} 的行被隔离" if share is not None else "被扣留"
+            problems.append(
+                f"{FEED_NAMES_CN[feed]}（{feed}）：{day.isoformat()} 的交付被质量闸门扣留（{share_text}），"
+                "未进入集市表：放行或重跑（DAG release_held_batch）后再发送"
+            )
+        released_after = _released_since_rebuild(connection, feed)
+        if released_after is not None:
+            problems.append(
+                f"{FEED_NAMES_CN[feed]}（{feed}）：{released_after.isoformat()} 的交付已放行，集市表尚未重建："
+                "build_marts 未运行或运行失败"
             )
     basis: IncubatorBasis = "latest"
     cutoff = None

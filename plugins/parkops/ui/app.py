@@ -408,6 +408,8 @@ def _feed_status(feed: dict) -> tuple[str, str]:
     """(css class, label) summarising a feed's row of the health table."""
     if feed["open_incidents"]:
         return "bad", "有未关闭事件"
+    if feed["held_batches"]:
+        return "bad", "有扣留批次"
     if feed["latest_loaded_delivery"] is None:
         return "none", "尚未加载"
     landed = feed["latest_landed_delivery"]
@@ -424,7 +426,7 @@ def render_health(report: dict, links: Links) -> str:
     from parkops.ops.freshness import INGEST_DAG_IDS
 
     headers = health_headers(report["days"])
-    numeric = {4, 5, 6, 7}
+    numeric = {4, 5, 6, 7, 8}
     # Headers break after the window (近30日 / 加载行数) and nowhere else: th keeps CJK words whole.
     window = f"近{report['days']}日"
     head = "".join(
@@ -453,6 +455,8 @@ def render_health(report: dict, links: Links) -> str:
             f'{feed["rows_received"]:,} 行">{"—" if share is None else f"{share * 100:.1f}%"}</td>',
             f'<td class="num{" alert" if feed["rejected_files"] else ""}" data-field="rejected_files">'
             f"{feed['rejected_files']}</td>",
+            f'<td class="num{" alert" if feed["held_batches"] else ""}" data-field="held_batches">'
+            f"{feed['held_batches']}</td>",
             f'<td class="num{" alert" if feed["open_incidents"] else ""}" data-field="open_incidents">'
             f"{feed['open_incidents']}</td>",
         ]
@@ -480,6 +484,27 @@ def render_health(report: dict, links: Links) -> str:
         incidents_html = f"<h2>未关闭的迟到事件（{len(incidents)} 个）</h2><ul class=incidents>{''.join(items)}</ul>"
     else:
         incidents_html = '<h2>未关闭的迟到事件</h2><p class="muted">无</p>'
+    held = report["held_batches"]
+    if held:
+        items = []
+        for batch in held:
+            share = "—" if batch["quarantine_share"] is None else f"{batch['quarantine_share'] * 100:.1f}%"
+            quarantine = links.page("quarantine", {"feed": batch["feed"], "day": batch["delivery_date"]})
+            items.append(
+                f'<li data-feed="{_e(batch["feed"])}" data-delivery="{_e(batch["delivery_date"])}">'
+                f"<strong>{_e(feed_short_name(batch['feed']))} {_e(batch['delivery_date'])}</strong>："
+                f"{batch['rows_quarantined']:,}/{batch['rows_received']:,} 行被隔离（{_e(share)}，上限 "
+                f"{batch['max_quarantine_share'] * 100:.0f}%），{batch['files']} 个文件 · "
+                f'<a href="{_e(quarantine)}">隔离数据</a> · '
+                f'<a href="{_e(links.dag("release_held_batch"))}" target="_top">'
+                "放行或重跑（release_held_batch）</a></li>"
+            )
+        held_html = (
+            f"<h2>质量闸门扣留的批次（{len(held)} 个，未进入 core / mart）</h2>"
+            f"<ul class=incidents>{''.join(items)}</ul>"
+        )
+    else:
+        held_html = '<h2>质量闸门扣留的批次</h2><p class="muted">无</p>'
     body = (
         "<h1>数据管道健康状况</h1>"
         f"<p class=meta>生成于 {_e(_minute_text(report['generated_at']))}（北京时间）；"
@@ -487,6 +512,7 @@ def render_health(report: dict, links: Links) -> str:
         f"仓库 {_e(report['warehouse_url'])}</p>"
         + (f'<div class="notice">{notice}</div>' if notice else "")
         + _table(f"<th>状态</th>{head}<th>链接</th>", rows)
+        + held_html
         + incidents_html
         + "<footer>"
         f'<a href="{_e(links.page("quarantine"))}">隔离数据（按规则）</a> · '

@@ -11,6 +11,10 @@ The rebuild runs in **one transaction** (on PostgreSQL at REPEATABLE READ), so e
 mart table is computed from the same snapshot of staging, and readers see the old marts or the
 new ones, never a mix. On success it updates the asset ``parkops://mart/all``, which report DAGs
 wait for. Definitions: ``docs/measures.md``; tables: ``docs/warehouse.md``.
+
+Then it builds the Great Expectations **Data Docs** (``build_data_docs``): the suites and the
+validation results of each feed's latest 30 runs, counts only (no row values), served in the UI
+at ``/parkops/data-docs/`` (folder ``PARKOPS_DATA_DOCS_DIR``, default ``data/data_docs``).
 """
 
 from __future__ import annotations
@@ -54,7 +58,15 @@ def build_marts():
             raise AirflowSkipException("no feed changed: the marts are up to date")
         return tasks.rebuild(families)
 
-    rebuild(plan_rebuild())
+    @task(pool=WAREHOUSE_WRITER_POOL)
+    def build_data_docs() -> str:
+        # Every load that validated files triggers a rebuild; skipped with it when nothing changed.
+        # In the pool: the site is read from the warehouse, which DuckDB refuses while a writer works.
+        from parkops.pipeline import tasks
+
+        return tasks.build_data_docs()
+
+    rebuild(plan_rebuild()) >> build_data_docs()
 
 
 build_marts()

@@ -172,7 +172,7 @@ def _month_parts(text: str) -> tuple[int, int] | None:
         match = pattern.match(folded)
         if match:
             year, month = (int(part) for part in match.groups())
-            return (year, month) if 1 <= month <= 12 else None
+            return (year, month) if 1 <= month <= 12 and year >= 1 else None  # there is no year 0
     return None
 
 
@@ -206,10 +206,17 @@ def normalise_period(value: object) -> tuple[str, str, str] | None:
     text = clean_text(value)
     if text is None:
         return None
+    try:
+        return _period_bounds(text)
+    except ValueError:
+        return None  # a year outside 1..9999 (0000, 9999Q4 ends in 10000): no period to name
+
+
+def _period_bounds(text: str) -> tuple[str, str, str] | None:
     folded = fold_fullwidth(text).replace(" ", "").upper()
     match = _PERIOD_YEAR.match(folded)
     if match:
-        year = int(match.group(1))
+        year = dt.date(int(match.group(1)), 1, 1).year  # raises for year 0
         return f"{year:04d}-01-01", f"{year:04d}-12-31", f"{year:04d}"
     match = _PERIOD_QUARTER.match(folded)
     if match:

@@ -111,8 +111,20 @@ def decode_text(data: bytes) -> tuple[str, str]:
             ) from utf8_error
         return text, "gb18030"
     if text.startswith("\ufeff"):
-        return text[1:], "utf-8-sig"
-    return text, "utf-8"
+        text, encoding = text[1:], "utf-8-sig"
+    else:
+        encoding = "utf-8"
+    # Valid UTF-8 may still hold NUL: a UTF-16 export of ASCII text decodes as UTF-8 with a NUL
+    # after every letter, and PostgreSQL refuses NUL in text, so the file would break the load.
+    nul = text.find("\x00")
+    if nul >= 0:
+        line = text.count("\n", 0, nul) + 1
+        raise FileRejected(
+            f"the file holds a NUL character (U+0000) on line {line}: it is not plain text "
+            "(a UTF-16 export or a damaged file?); re-export it as UTF-8 or GB18030",
+            rule="file_undecodable",
+        )
+    return text, encoding
 
 
 def _first_suspicious_char(text: str) -> tuple[int, str] | None:
@@ -157,8 +169,19 @@ def read_csv_text(text: str) -> tuple[list[str], list[tuple[int, list[str]]], li
                     continue
             rows.append((record_number, record))
     except csv.Error as error:
+        # With strict=False the error met in practice is a field over the size limit (128 KiB),
+        # in practice an unterminated quote swallowing the rest of the file. The rows read so far
+        # are quarantined with the file's reason, so the audit counts what was received.
+        received = sorted([*rows, *((row.row_number, row.cells) for row in malformed)], key=lambda item: item[0])
         raise FileRejected(
-            f"CSV syntax error near record {record_number + 1}: {error}", rule="file_unparseable", rows_read=len(rows)
+            f"CSV syntax error near record {record_number + 1}: {error} (an unterminated quote?)",
+            rule="file_unparseable",
+            rows_read=len(received),
+        ).with_rows(
+            [
+                (None, number, json.dumps(row_record(headers or [], cells), ensure_ascii=False))
+                for number, cells in received
+            ]
         ) from error
     if headers is None:
         raise FileRejected("the file is empty: no header row", rule="file_empty")
@@ -238,7 +261,7 @@ def _workbook_cells(path: Path, wanted: set[str] | None) -> dict[str, list[list[
 
 
 def shape_sheet(
-    cells: list[list[object]], sheet_label: str = "the first sheet"
+    cells: list[list[object]], sheet_label: str = "the first sheet", sheet_name: str | None = None
 ) -> tuple[list[str], list[tuple[int, list[str]]], list[MalformedRow]]:
     """Header (first non-empty row) and data rows of a sheet as text; wider rows are malformed."""
     headers: list[str] | None = None
@@ -253,6 +276,7 @@ def shape_sheet(
         rows.append((row_number, texts))
     if headers is None:
         raise FileRejected(f"{sheet_label} is empty: no header row", rule="file_empty")
+    _reject_nul_cells(headers, rows, sheet_label, sheet_name)
     width = len(headers)
     while width and not headers[width - 1].strip():
         width -= 1
@@ -266,6 +290,30 @@ def shape_sheet(
         else:
             shaped.append((number, (cells_text + [""] * width)[:width]))
     return headers, shaped, malformed
+
+
+def _reject_nul_cells(
+    headers: list[str], rows: list[tuple[int, list[str]]], sheet_label: str, sheet_name: str | None
+) -> None:
+    """Refuse a sheet whose cells hold NUL, keeping its rows for the quarantine.
+
+    XML cannot carry NUL, but a cell may hold the escape ``_x0000_``, which calamine decodes to
+    it; no database text column stores NUL, so loading such a cell would fail the whole run.
+    """
+    numbered = [(1, headers), *rows]
+    for number, cells in numbered:
+        for column, cell in enumerate(cells, start=1):
+            if "\x00" in cell:
+                raise FileRejected(
+                    f"{sheet_label}, row {number}, column {column} holds a NUL character (U+0000, "
+                    "written _x0000_ in the file), which cannot be stored; remove it and re-deliver the file",
+                    rule="file_undecodable",
+                ).with_rows(
+                    [
+                        (sheet_name, row, json.dumps(row_record(headers, values), ensure_ascii=False))
+                        for row, values in rows
+                    ]
+                )
 
 
 def read_xlsx(path: Path) -> tuple[list[str], list[tuple[int, list[str]]], list[MalformedRow]]:
@@ -289,7 +337,7 @@ def read_workbook_sheets(path: Path, sheet_names: set[str]) -> dict[str, RawTabl
         if not any(_cell_text(value).strip() for row in cells for value in row):
             tables[name] = RawTable([], [], "xlsx", None)  # an empty sheet: no header, no rows
             continue
-        headers, rows, malformed = shape_sheet(cells, f"sheet {name}")
+        headers, rows, malformed = shape_sheet(cells, f"sheet {name}", name)
         tables[name] = RawTable(headers, rows, "xlsx", None, malformed)
     return tables
 
@@ -305,7 +353,9 @@ def read_json_lines(path: Path, data: bytes | None = None) -> tuple[list[tuple[i
             f"unsupported file type '{path.suffix}': the feed accepts .jsonl", rule="file_unsupported_type"
         )
     text, encoding = decode_text(path.read_bytes() if data is None else data)
-    lines = [(number, line) for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
+    # Lines end at LF only (a trailing CR dropped): str.splitlines() would also break at U+2028,
+    # U+0085, form feed and others, which JSON allows unescaped inside strings.
+    lines = [(number, line.removesuffix("\r")) for number, line in enumerate(text.split("\n"), start=1) if line.strip()]
     # An export without lines is a day without visits, not a broken file: it loads with 0 rows.
     return lines, encoding
 

@@ -76,12 +76,44 @@ def _normalised(fields: dict, record: dict) -> dict[str, str | None]:
     return values
 
 
+def _unstorable_text(value: object) -> str | None:
+    """Why a parsed line cannot be stored as text, or None: an escape decoding to NUL or a lone surrogate.
+
+    JSON's ``\\u0000`` and unpaired ``\\ud800`` escapes are valid JSON but give characters no
+    database text column holds (PostgreSQL refuses NUL; a lone surrogate cannot be encoded as
+    UTF-8), so such a line would break the load instead of being quarantined.
+    """
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, str):
+            if "\x00" in item:
+                return "the line holds the escape \\u0000 (NUL), which cannot be stored as text"
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as error:
+                code = ord(item[error.start])
+                return f"the line holds an unpaired surrogate escape \\u{code:04x}, which is not a character"
+    return None
+
+
 def parse_visit_line(text: str) -> tuple[dict | None, str | None, str | None]:
     """(visit object, failure rule, failure reason) for one line."""
     try:
         record = json.loads(text)
     except json.JSONDecodeError as error:
         return None, "line_invalid_json", f"not valid JSON: {error.msg} at character {error.pos + 1}"
+    except RecursionError:
+        # json gives up on arrays/objects nested about a thousand deep; that line is not a visit.
+        return None, "line_invalid_json", "not valid JSON: nested too deeply to read"
+    unstorable = _unstorable_text(record)
+    if unstorable is not None:
+        return None, "line_invalid_character", unstorable
     if not isinstance(record, dict):
         return None, "line_not_an_object", f"a visit must be a JSON object, got {type(record).__name__}"
     needs = record.get(NEEDS_KEY)

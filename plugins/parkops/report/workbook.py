@@ -17,6 +17,7 @@ import re
 import unicodedata
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -82,6 +83,26 @@ def _shown_text(value: object, number_format: str | None) -> str:
     return str(value)
 
 
+# Text Excel could take for a formula: "=" always, "+", "-" and "@" when the cell is typed or re-entered,
+# and a leading tab or CR (which CSV-minded sanitisers look for) hiding such a character.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _put(sheet: Worksheet, row: int, column: int, value: object) -> Cell:
+    """Write ``value`` into a cell; text is always a text cell, never a formula.
+
+    Values come from the warehouse, i.e. from landed files (an enterprise or incubator name could
+    read ``=HYPERLINK(...)``). openpyxl stores any str starting with "=" as a formula, so such text
+    is forced to a string cell, and ``quotePrefix`` (Excel's leading apostrophe, not part of the
+    value and not displayed) keeps it text when a reader edits the cell. The text shown is unchanged.
+    """
+    cell = sheet.cell(row=row, column=column, value=value)
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        cell.data_type = "s"
+        cell.quotePrefix = True
+    return cell
+
+
 def _check_sheet_name(name: str, taken: set[str]) -> None:
     if not name or len(name) > MAX_SHEET_NAME or _INVALID_SHEET_CHARACTERS.search(name):
         raise ValueError(f"sheet name {name!r}: 1 to {MAX_SHEET_NAME} characters, none of []:*?/\\")
@@ -92,7 +113,7 @@ def _check_sheet_name(name: str, taken: set[str]) -> None:
 
 def _write_readme(sheet: Worksheet, content: ReportContent) -> None:
     sheet.title = README_SHEET
-    sheet["A1"] = report_title(content)
+    _put(sheet, 1, 1, report_title(content))
     sheet["A1"].font = TITLE_FONT
     lines: list[tuple[str, object, str | None]] = [
         ("报告期", f"{content.period.label}（{content.period.span_label}）", None),
@@ -102,8 +123,8 @@ def _write_readme(sheet: Worksheet, content: ReportContent) -> None:
     ]
     row = 3
     for label, value, number_format in lines:
-        sheet.cell(row=row, column=1, value=label).font = Font(bold=True)
-        cell = sheet.cell(row=row, column=2, value=value)
+        _put(sheet, row, 1, label).font = Font(bold=True)
+        cell = _put(sheet, row, 2, value)
         cell.alignment = Alignment(horizontal="left")
         if number_format:
             cell.number_format = number_format
@@ -115,8 +136,8 @@ def _write_readme(sheet: Worksheet, content: ReportContent) -> None:
         sheet.cell(row=row, column=column).fill = HEADER_FILL
     for table in content.details:
         row += 1
-        sheet.cell(row=row, column=1, value=table.sheet_name)
-        sheet.cell(row=row, column=2, value=f"{table.title}（{fmt.count(len(table.rows))}行）")
+        _put(sheet, row, 1, table.sheet_name)
+        _put(sheet, row, 2, f"{table.title}（{fmt.count(len(table.rows))}行）")
     row += 2
     sheet.cell(row=row, column=1, value="单元格为数值与日期，可直接筛选、排序和计算；时间为北京时间。").font = Font(
         color="616E7C"
@@ -133,14 +154,14 @@ def _write_table(sheet: Worksheet, table: DetailTable) -> None:
         if len(row) != columns:
             raise ValueError(f"{table.sheet_name}: row {index} has {len(row)} values for {columns} columns")
 
-    sheet.cell(row=1, column=1, value=table.title).font = TITLE_FONT
+    _put(sheet, 1, 1, table.title).font = TITLE_FONT
     sheet.cell(row=1, column=1).alignment = Alignment(vertical="center")
     if columns > 1:
         sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=columns)
     sheet.row_dimensions[1].height = 24
 
     for column, header in enumerate(table.headers, start=1):
-        cell = sheet.cell(row=2, column=column, value=header)
+        cell = _put(sheet, 2, column, header)
         cell.font = HEADER_FONT
         cell.fill = HEADER_FILL
         cell.border = HEADER_BORDER
@@ -149,7 +170,7 @@ def _write_table(sheet: Worksheet, table: DetailTable) -> None:
     widths = [display_width(header) for header in table.headers]
     for row_number, values in enumerate(table.rows, start=3):
         for column, (value, number_format) in enumerate(zip(values, table.number_formats, strict=True), start=1):
-            cell = sheet.cell(row=row_number, column=column, value=value)
+            cell = _put(sheet, row_number, column, value)
             if number_format:
                 cell.number_format = number_format
             widths[column - 1] = max(widths[column - 1], display_width(_shown_text(value, number_format)))

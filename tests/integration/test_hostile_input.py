@@ -1,0 +1,90 @@
+"""Hostile file names and cell values are data: loaded or quarantined verbatim, escaped when shown.
+
+A registrations file whose name carries quotes, a semicolon, SQL, Jinja and HTML lands next to
+one whose cells do. Both load normally on each engine: the text reaches raw/staging (a valid row)
+or ops.quarantine (an invalid one) exactly as received, no statement runs from it, and the
+quarantine browser of the Airflow UI plugin shows it escaped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from support.independent import build_uscc
+from support.pipeline import rows, run_pipeline, scalar
+
+from parkops.ui.app import airflow_user, create_app, quarantine_row_reader
+
+DELIVERY = "2025-03-10"
+HOSTILE_NAME = (
+    "'; drop table staging.registrations; -- {{ 7*7 }} <script>alert(1)<script> ..名单.csv"  # no "/" in a name
+)
+SQL = "'; drop table staging.registrations; --"
+JINJA = "{{ 7*7 }}{% if true %}x{% endif %}"
+SCRIPT = "<script>alert('x')</script>"
+TRAVERSAL = "../../etc/passwd"
+FORMULA = '=HYPERLINK("http://evil.example","点我")'
+VALID = build_uscc("91310115MA000777")
+HEADER = "统一社会信用代码,企业名称,事件类型,事件日期,成立日期,注册地址,法定代表人\n"
+
+
+def csv_line(*cells: str) -> str:
+    return ",".join('"' + cell.replace('"', '""') + '"' for cell in cells) + "\n"
+
+
+@pytest.fixture
+def landed(use_warehouse: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
+    landing = tmp_path / "landing"
+    folder = landing / "registrations" / DELIVERY
+    folder.mkdir(parents=True)
+    body = HEADER
+    body += csv_line(VALID, SQL, "设立", "2025-03-05", "2025-03-05", TRAVERSAL, FORMULA)  # a valid row
+    body += csv_line(SCRIPT, JINJA, "设立", "2025-03-05", "2025-03-05", "", "")  # invalid USCC: quarantined
+    (folder / HOSTILE_NAME).write_text(body, encoding="utf-8")
+    (folder / "名..单..csv").write_text(HEADER + csv_line(f"{SQL}{SCRIPT}", "x", "设立", "", "", "", ""), "utf-8")
+    monkeypatch.setenv("PARKOPS_LANDING_DIR", str(landing))
+    day = dt.date.fromisoformat(DELIVERY)
+    summary = run_pipeline("hostile", day, day, transform=False)
+    return {"url": use_warehouse, "summary": summary, "landing": landing}
+
+
+def test_hostile_names_and_cells_load_verbatim(landed: dict) -> None:
+    url = landed["url"]
+    assert landed["summary"]["files_loaded"] == 2, landed["summary"]
+    audit = {row["file_name"]: row for row in rows(url, "select * from ops.file_audit")}
+    assert set(audit) == {HOSTILE_NAME, "名..单..csv"}
+    assert audit[HOSTILE_NAME]["source_file"] == f"registrations/{DELIVERY}/{HOSTILE_NAME}"
+    assert (audit[HOSTILE_NAME]["rows_received"], audit[HOSTILE_NAME]["rows_loaded"]) == (2, 1)
+
+    (raw,) = rows(url, "select * from raw.registrations")
+    assert (raw["enterprise_name"], raw["address"], raw["legal_representative"]) == (SQL, TRAVERSAL, FORMULA)
+    assert raw["source_file"].endswith(HOSTILE_NAME)
+    assert scalar(url, "select enterprise_name from staging.registrations") == SQL
+
+    quarantined = rows(url, "select * from ops.quarantine where column_name = 'uscc' order by value")
+    values = {row["value"] for row in quarantined}
+    assert SCRIPT in values and f"{SQL}{SCRIPT}" in values
+    record = json.loads(next(row for row in quarantined if row["value"] == SCRIPT)["record_json"])
+    assert record["enterprise_name"] == JINJA
+    # Nothing ran: every table is still there, reference data included.
+    assert scalar(url, "select count(*) from core.dim_park") > 0
+
+
+def test_quarantine_browser_escapes_hostile_text(landed: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = create_app()
+    app.dependency_overrides[airflow_user] = lambda: "test-user"
+    app.dependency_overrides[quarantine_row_reader] = lambda: None
+    client = TestClient(app)
+    for path in ("/quarantine", "/quarantine/rows"):
+        response = client.get(path, params={"feed": "registrations"})
+        assert response.status_code == 200, response.text
+        page = response.text
+        assert "<script>alert" not in page, f"{path}: a script tag from the data reached the page"
+    rows_page = client.get("/quarantine/rows", params={"feed": "registrations"}).text
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in rows_page  # the value, escaped
+    assert html.escape(HOSTILE_NAME) in rows_page  # the file name, escaped, Jinja braces shown as text

@@ -36,6 +36,27 @@ HELD_MESSAGE = re.compile(r"质量闸门扣留[^\n\"]*")
 #: Tasks that load before the gate is checked: when they succeeded, a failed run was only held.
 LOADING_TASKS = ("ingest_files", "release_or_rerun")
 TASK_STATE = re.compile(r"Marking task as (?P<state>[A-Z_]+)\.?.*?task_id=(?P<task>[\w.]+)")
+#: Airflow 3's `dags test` log: "[DAG TEST] running task <TaskInstance: dag.task run [...] ti_id=...>",
+#: then "Task instance state updated ... new_state=success ... ti_id=..." for that instance.
+TASK_STARTED = re.compile(
+    r"\[DAG TEST\] running task <TaskInstance: [\w-]+\.(?P<task>[\w.]+) .*?ti_id=(?P<ti>[0-9a-f-]+)>"
+)
+TASK_STATE_UPDATED = re.compile(r"new_state=(?P<state>\w+)\b.*?ti_id=(?P<ti>[0-9a-f-]+)")
+
+
+def task_states(log_text: str) -> list[tuple[str, str]]:
+    """(task id, final state in capitals) of each task the run executed, in the order they ended."""
+    tasks_by_instance = {match["ti"]: match["task"] for match in TASK_STARTED.finditer(log_text)}
+    final: dict[str, str] = {}
+    for match in TASK_STATE_UPDATED.finditer(log_text):
+        task_id = tasks_by_instance.get(match["ti"])
+        if task_id is not None:
+            final.pop(task_id, None)
+            final[task_id] = match["state"].upper()
+    for match in TASK_STATE.finditer(log_text):  # older log format
+        final.pop(match["task"], None)
+        final[match["task"]] = match["state"]
+    return list(final.items())
 
 
 def airflow_home() -> Path:
@@ -54,7 +75,7 @@ def run_dag(dag_id: str, conf: dict[str, object]) -> int:
         completed = subprocess.run(command, stdout=log_file, stderr=subprocess.STDOUT, check=False)
     elapsed = time.monotonic() - started
     log_text = log_path.read_text(encoding="utf-8", errors="replace")
-    states = [(match["task"], match["state"]) for match in TASK_STATE.finditer(log_text)]
+    states = task_states(log_text)
     for task_id, state in states:
         print(f"   {task_id:<28} {state.lower()}")
     held = held_message(log_text, states)

@@ -72,7 +72,9 @@ def test_dag_run_matches_independent_recount_and_rerun_changes_nothing(airflow_h
     assert audit_statuses.count("duplicate") == 1
     assert len(before["staging.registrations"]) == expected.valid_row_count
 
-    # The same range again, and an overlapping one: through Airflow, nothing may change.
-    run_dag(airflow_home, landing, warehouse_url, FIRST, LAST)
+    # The same range again (DuckDB; PostgreSQL's reruns are covered by the integration tests, each
+    # Airflow run costs ~20 s), and an overlapping one: through Airflow, nothing may change.
+    if warehouse_url.startswith("duckdb"):
+        run_dag(airflow_home, landing, warehouse_url, FIRST, LAST)
     run_dag(airflow_home, landing, warehouse_url, FIRST + dt.timedelta(days=4), LAST)
     assert snapshot_diff(before, snapshot(warehouse_url)) == []

@@ -46,9 +46,9 @@ from parkops import cli
 PROJECT = Path(__file__).resolve().parents[2]
 DAG_ID = "ingest_enterprise_registrations"
 FIRST, LAST = dt.date(2025, 3, 3), dt.date(2025, 3, 7)  # 5 delivery days
-TASK_IDS = {"resolve_delivery_range", "load_reference_data", "discover_files", "ingest_files"}
+TASK_IDS = {"resolve_delivery_range", "load_reference_data", "discover_files", "ingest_files", "check_quality_gate"}
 MARTS_DAG_ID = "build_marts"
-MARTS_TASK_IDS = {"plan_rebuild", "rebuild"}
+MARTS_TASK_IDS = {"plan_rebuild", "rebuild", "build_data_docs"}
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 STARTUP_TIMEOUT = 150  # s: api-server healthy and the DAG parsed
 RUN_TIMEOUT = 360  # s: the DAG run reaches a terminal state
@@ -88,6 +88,8 @@ def _environment(
         "NO_COLOR": "1",
         "GX_ANALYTICS_ENABLED": "False",
         "PARKOPS_HOME": str(PROJECT),
+        # build_marts writes the Data Docs site here; the plugin serves it from here.
+        "PARKOPS_DATA_DOCS_DIR": str(home / "data_docs"),
         "PARKOPS_LANDING_DIR": str(landing),
         "PARKOPS_WAREHOUSE_URL": warehouse_url,
         "AIRFLOW_CONN_PARKOPS_WAREHOUSE": warehouse_url,
@@ -311,6 +313,10 @@ def _check_parkops_pages(native_airflow: NativeAirflow, monkeypatch: pytest.Monk
             browser.status_code,
             browser.headers,
         )
+
+    # The Data Docs build_marts built after its rebuild: the run's registrations validation result.
+    docs = client.get("/parkops/data-docs/")
+    assert docs.status_code == 200 and "registrations_2025-03-03" in docs.text, docs.text[:2000]
 
     monkeypatch.setenv("PARKOPS_WAREHOUSE_URL", native_airflow.warehouse_url)
     monkeypatch.setenv("PARKOPS_LANDING_DIR", str(native_airflow.landing))

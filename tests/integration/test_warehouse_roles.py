@@ -262,7 +262,8 @@ def test_group_roles_enforce_the_access_model(
             for table in relations(postgres_url, schema):
                 column = first_column(postgres_url, table)
                 with session(pipeline) as connection:
-                    connection.exec_driver_sql(f"insert into {table} select * from {table} limit 1")
+                    # Privileges are checked whether or not a row qualifies: no row, so no key clash.
+                    connection.exec_driver_sql(f"insert into {table} select * from {table} where false")
                     connection.exec_driver_sql(f"update {table} set {column} = {column}")
                     connection.exec_driver_sql(f"delete from {table}")
                     connection.rollback()

@@ -504,7 +504,7 @@ class Expectation:
     files: dict[str, ExpectedFile]
     #: The mart's daily counts: rows of deliveries the quality gate holds are not in it.
     daily: dict[tuple[date, str], DailyCounts]
-    #: Deliveries the quality gate must hold (README, "Quality gate").
+    #: Deliveries the quality gate must hold (README, "Quality gate"), those released excepted.
     held: set[date] = field(default_factory=set)
 
     def by_status(self, status: str) -> list[ExpectedFile]:
@@ -513,6 +513,10 @@ class Expectation:
     @property
     def valid_row_count(self) -> int:
         return sum(len(expected.valid_rows) for expected in self.by_status("loaded"))
+
+    def published(self) -> list[ExpectedFile]:
+        """Loaded files of deliveries the quality gate publishes: what core holds."""
+        return [expected for expected in self.by_status("loaded") if expected.delivery_date not in self.held]
 
 
 #: The quality gate as the README states it: a delivery is held when more than 5 % of the rows its
@@ -666,6 +670,6 @@ def expected_landing(
         files[relative] = expected
         if expected.status == "loaded":
             loaded_by_sha[sha] = relative
-    held = held_deliveries(list(files.values()))
-    published = [expected for expected in files.values() if expected.delivery_date not in held - set(released)]
+    held = held_deliveries(list(files.values())) - set(released)
+    published = [expected for expected in files.values() if expected.delivery_date not in held]
     return Expectation(files, daily_counts(published, reference), held)

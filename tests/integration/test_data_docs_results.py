@@ -7,7 +7,6 @@ outcome, show the failing expectation's count, and hold none of the rows' values
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import html
 import re
@@ -16,28 +15,11 @@ from urllib.parse import quote, unquote
 
 import pytest
 from fastapi.testclient import TestClient
-from support.independent import build_uscc
+from support.landing import numbered_uscc, write_registration_delivery
 from support.pipeline import rows, run_pipeline
 
 from parkops.quality.data_docs import CDN_ASSETS, VENDOR_DIR, build_data_docs
 
-HEADERS = [
-    "统一社会信用代码",
-    "企业名称",
-    "事件类型",
-    "事件日期",
-    "成立日期",
-    "企业类型",
-    "注册资本（万元）",
-    "币种",
-    "行业代码",
-    "所属园区",
-    "注册地址",
-    "法定代表人",
-    "联系电话",
-    "资质标签",
-    "参保人数",
-]
 CLEAN_DAY, BAD_DAY = dt.date(2025, 3, 10), dt.date(2025, 3, 11)
 BAD_NUMBERS = {101, 102}
 
@@ -49,10 +31,7 @@ _INDEX_ENTRY = re.compile(
 
 
 def uscc(number: int) -> str:
-    code = build_uscc(f"91310115MA{number:06d}")
-    if number in BAD_NUMBERS:  # a wrong check character: uscc_invalid
-        code = code[:17] + ("0" if code[17] != "0" else "1")
-    return code
+    return numbered_uscc(number, bad=number in BAD_NUMBERS)
 
 
 def enterprise(number: int) -> str:
@@ -60,32 +39,14 @@ def enterprise(number: int) -> str:
 
 
 def write_delivery(landing: Path, delivery: dt.date, name: str, numbers: range) -> None:
-    folder = landing / "registrations" / delivery.isoformat()
-    folder.mkdir(parents=True, exist_ok=True)
-    event = (delivery - dt.timedelta(days=1)).isoformat()
-    with (folder / name).open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(HEADERS)
-        for number in numbers:
-            writer.writerow(
-                [
-                    uscc(number),
-                    enterprise(number),
-                    "设立",
-                    event,
-                    event,
-                    "有限责任公司（自然人投资或控股）",
-                    "500",
-                    "人民币",
-                    "6520",
-                    "张江核心园",
-                    "上海市浦东新区张江路1号",
-                    "张三",
-                    "13800000000",
-                    "高新技术企业",
-                    "12",
-                ]
-            )
+    write_registration_delivery(
+        landing,
+        delivery,
+        name,
+        numbers,
+        bad=BAD_NUMBERS & set(numbers),
+        enterprise_name="上海张江文档{number}科技有限公司",
+    )
 
 
 def index_entries(site: Path) -> dict[tuple[str, str], tuple[str, str]]:

@@ -7,70 +7,21 @@ callables the DAGs call (reference data, discover, ingest, check_quality_gate, r
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from pathlib import Path
 
 import pytest
-from support.independent import build_uscc
+from support.landing import write_registration_delivery
 from support.pipeline import rows, run_pipeline, scalar
 
 from parkops.pipeline import tasks
 
-HEADERS = [
-    "统一社会信用代码",
-    "企业名称",
-    "事件类型",
-    "事件日期",
-    "成立日期",
-    "企业类型",
-    "注册资本（万元）",
-    "币种",
-    "行业代码",
-    "所属园区",
-    "注册地址",
-    "法定代表人",
-    "联系电话",
-    "资质标签",
-    "参保人数",
-]
 CLEAN_DAY, HELD_DAY, LATER_DAY = dt.date(2025, 3, 10), dt.date(2025, 3, 11), dt.date(2025, 3, 12)
 BAD_ROWS = 6
 
 
-def _row(number: int, delivery: dt.date, *, bad: bool = False) -> list[str]:
-    code = build_uscc(f"91310115MA{number:06d}")
-    if bad:  # a wrong check character: uscc_invalid
-        code = code[:17] + ("0" if code[17] != "0" else "1")
-    event = (delivery - dt.timedelta(days=1)).isoformat()
-    return [
-        code,
-        f"上海张江测试{number}科技有限公司",
-        "设立",
-        event,
-        event,
-        "有限责任公司（自然人投资或控股）",
-        "500",
-        "人民币",
-        "6520",
-        "张江核心园",
-        "上海市浦东新区张江路1号",
-        "张三",
-        "13800000000",
-        "高新技术企业",
-        "12",
-    ]
-
-
 def write_delivery(landing: Path, delivery: dt.date, name: str, numbers: range, bad: set[int] = frozenset()) -> Path:
-    folder = landing / "registrations" / delivery.isoformat()
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(HEADERS)
-        writer.writerows(_row(number, delivery, bad=number in bad) for number in numbers)
-    return path
+    return write_registration_delivery(landing, delivery, name, numbers, bad=bad)
 
 
 @pytest.fixture

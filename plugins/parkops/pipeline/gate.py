@@ -361,37 +361,25 @@ def forget_batch(
     return len(files)
 
 
-#: Quarantined rows of a delivery's current file versions (a superseded version's left with it).
+#: ops.quarantine holds the rows of current file versions only (a superseded version's rows leave
+#: with it, a rerun deletes its batch's), so a delivery's rows are those of its batch.
 _TOP_RULES_QUERY = sa.text(
     """
-    select quarantine.rule, quarantine.column_name, count(*) as row_count
-    from ops.quarantine as quarantine
-    inner join ops.file_audit as audit
-        on audit.feed = quarantine.feed
-        and audit.source_file = quarantine.source_file
-        and audit.source_sha256 = quarantine.source_sha256
-    where quarantine.feed = :feed
-        and audit.delivery_date = :delivery_date
-        and audit.status in ('loaded', 'rejected')
-    group by quarantine.rule, quarantine.column_name
-    order by row_count desc, quarantine.rule, quarantine.column_name
+    select rule, column_name, count(*) as row_count
+    from ops.quarantine
+    where feed = :feed and delivery_date = :delivery_date
+    group by rule, column_name
+    order by row_count desc, rule, column_name
     limit :top
     """
 )
 
 _SAMPLE_ROWS_QUERY = sa.text(
     """
-    select quarantine.source_file, quarantine.sheet_name, quarantine.row_number, quarantine.column_name,
-        quarantine.value, quarantine.reason
-    from ops.quarantine as quarantine
-    inner join ops.file_audit as audit
-        on audit.feed = quarantine.feed
-        and audit.source_file = quarantine.source_file
-        and audit.source_sha256 = quarantine.source_sha256
-    where quarantine.feed = :feed
-        and audit.delivery_date = :delivery_date
-        and audit.status in ('loaded', 'rejected')
-    order by quarantine.source_file, quarantine.sheet_name, quarantine.row_number, quarantine.rule
+    select source_file, sheet_name, row_number, column_name, value, reason
+    from ops.quarantine
+    where feed = :feed and delivery_date = :delivery_date
+    order by source_file, sheet_name, row_number, rule
     limit :samples
     """
 )

@@ -190,3 +190,38 @@ def test_gate_settings_come_from_the_configuration(tmp_path, monkeypatch):
     config.write_text("quality_gate:\n  feeds:\n    visits:\n      min_rows: 3\n", encoding="utf-8")
     with pytest.raises(OperationsConfigError, match=r"quality_gate.feeds.visits: unknown keys \['min_rows'\]"):
         load_gate_settings("visits")
+
+
+@pytest.mark.parametrize("warehouse_url", ["duckdb"], indirect=True)
+def test_the_health_page_and_the_cli_list_the_held_batch(use_warehouse, landing):
+    from fastapi.testclient import TestClient
+
+    from parkops import cli
+    from parkops.ui.app import airflow_user, create_app
+
+    run_pipeline("run-1", HELD_DAY, HELD_DAY, transform=False)
+    report = cli.pipeline_health()
+    assert report["held_batches"] == [
+        {
+            "feed": "registrations",
+            "delivery_date": "2025-03-11",
+            "files": 2,
+            "rows_received": 30,
+            "rows_quarantined": BAD_ROWS,
+            "quarantine_share": 0.2,
+            "max_quarantine_share": 0.05,
+            "run_id": "run-1",
+            "decided_at": report["held_batches"][0]["decided_at"],
+        }
+    ]
+    assert [feed["held_batches"] for feed in report["feeds"]] == [1, 0, 0, 0]
+    assert "- registrations 2025-03-11：6/30 行被隔离（20.0%，上限 5%），2 个文件" in cli.format_health(report)
+    app = create_app("/parkops")
+    app.dependency_overrides[airflow_user] = lambda: "test-user"
+    with TestClient(app) as client:
+        page = client.get("/health").text
+    assert '<li data-feed="registrations" data-delivery="2025-03-11">' in page
+    assert "6/30 行被隔离（20.0%，上限 5%）" in page
+    assert 'href="/quarantine?feed=registrations&amp;day=2025-03-11"' in page
+    assert 'href="/dags/release_held_batch"' in page
+    assert '<span class="status bad">有扣留批次</span>' in page

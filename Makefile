@@ -146,10 +146,12 @@ format: setup
 clean:
 	rm -rf data/landing data/warehouse data/reports data/data_docs .airflow .pytest_cache
 
-# Registration load benchmark, both engines, one run (8.5-11 min on 2 cores, by machine load): table on stdout, JSON in data/bench/.
-# PostgreSQL: PARKOPS_BENCH_PG_URL (default postgresql://postgres@127.0.0.1:5432/postgres); options: BENCH_ARGS="--help".
+# Pipeline benchmark, both engines, one run: 3-year catch-up and daily increment through Airflow, one-run-per-day
+# sample, stages and profile in process, write-stage baselines (README, "Benchmark"). Table on stdout, JSON in
+# data/bench/. PostgreSQL: PARKOPS_BENCH_PG_URL (default postgresql://postgres@127.0.0.1:5432/postgres);
+# options: BENCH_ARGS="--quick" (2 months), "--help". Synthetic 1M-row write stage alone: bench/registration_load.py.
 bench: setup
-	$(BIN)/python bench/registration_load.py $(BENCH_ARGS)
+	$(BIN)/python bench/catchup.py $(BENCH_ARGS)
 
 # Analysts' guide docs/warehouse.md, generated from the DDL comments and docs/queries/*.sql (tests/unit/test_docs.py fails when stale).
 docs: setup

@@ -218,7 +218,10 @@ def run_measured(command: list[str], env: dict[str, str], log_path: Path) -> dic
     with log_path.open("a", encoding="utf-8") as handle:
         handle.write(f"$ {' '.join(command)}\n")
         handle.flush()
-        child = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=env, cwd=REPO)
+        # A session of its own: stopping the bench ends the whole tree (airflow dags test included).
+        child = subprocess.Popen(
+            command, stdout=handle, stderr=subprocess.STDOUT, env=env, cwd=REPO, start_new_session=True
+        )
         _CHILDREN.append(child)
         memory = TreeMemory(child.pid)
         memory.start()
@@ -424,12 +427,14 @@ def airflow_engine(
     spec: LandingSpec,
     run_dir: Path,
     samples: int,
+    result: dict[str, Any],
 ) -> dict[str, Any]:
-    """Daily-run sample, catch-up and increment of one engine, through ``airflow dags test``."""
+    """Daily-run sample, catch-up and increment of one engine, through ``airflow dags test``.
+
+    ``result`` is filled as runs finish, so a run stopped half-way still leaves its figures."""
     logs = run_dir / "logs" / engine
     logs.mkdir(parents=True, exist_ok=True)
     setup = AirflowSetup(run_dir / engine / "airflow", spec.folder, logs)
-    result: dict[str, Any] = {}
     log(f"{engine}: airflow db migrate + pool (own AIRFLOW_HOME {setup.home})")
     result["airflow_init_seconds"] = setup.init()
     setup.start_outbox()
@@ -437,17 +442,16 @@ def airflow_engine(
     try:
         # 1. One run per day, on a warehouse of its own: what the catch-up replaces.
         log(f"{engine}: one-run-per-day sample, {samples} delivery day(s) per feed")
-        daily: list[dict] = []
+        daily: list[dict] = result.setdefault("daily_sample", [])
         for dag_id, feed in INGEST_DAGS.items():
             for day in spread_days(spec.first, catchup_last, samples):
                 run = setup.run_dag(dag_id, day, day, urls["daily"], f"daily-{day}")
                 daily.append({"feed": feed, "day": day.isoformat(), **run})
         daily.append({**setup.run_dag(MARTS_DAG, None, None, urls["daily"], "daily")})
-        result["daily_sample"] = daily
 
         # 2. The catch-up: one run per feed over the range less its last day, then the marts.
         log(f"{engine}: Airflow catch-up {spec.first}..{catchup_last}")
-        catchup = []
+        catchup: list[dict] = result.setdefault("catchup_runs", [])
         for dag_id in [*INGEST_DAGS, MARTS_DAG]:
             first, last = (None, None) if dag_id == MARTS_DAG else (spec.first, catchup_last)
             catchup.append({**setup.run_dag(dag_id, first, last, urls["catchup"], "catchup")})
@@ -464,7 +468,7 @@ def airflow_engine(
 
         # 3. The next day's delivery: the day held back.
         log(f"{engine}: daily increment {spec.last}")
-        increment = []
+        increment: list[dict] = result.setdefault("increment_runs", [])
         for dag_id in [*INGEST_DAGS, MARTS_DAG]:
             first, last = (None, None) if dag_id == MARTS_DAG else (spec.last, spec.last)
             increment.append({**setup.run_dag(dag_id, first, last, urls["catchup"], "increment")})
@@ -1218,6 +1222,7 @@ def main(argv: list[str] | None = None) -> int:
         "git": regload.git_state(),
         "airflow": {},
         "inprocess": {},
+        "partial": {},
         "errors": {},
     }
     json_path = args.out_dir / f"{stamp}.json"
@@ -1251,8 +1256,11 @@ def main(argv: list[str] | None = None) -> int:
         for engine, engine_urls in urls.items():
             write_json(data, json_path, started_total)
             if not args.skip_airflow:
+                # Figures of a part that fails or is stopped stay in "partial" (JSON only).
+                partial = data["partial"][f"{engine} through Airflow"] = {}
                 try:
-                    data["airflow"][engine] = airflow_engine(engine, engine_urls, spec, run_dir, samples)
+                    data["airflow"][engine] = airflow_engine(engine, engine_urls, spec, run_dir, samples, partial)
+                    del data["partial"][f"{engine} through Airflow"]
                 except Exception as error:  # noqa: BLE001 - report the failed engine loudly, go on with the other
                     data["errors"][f"{engine} through Airflow"] = failure(error)
                     exit_code = 1
@@ -1273,10 +1281,16 @@ def main(argv: list[str] | None = None) -> int:
             except Exception as error:  # noqa: BLE001
                 data["errors"]["baselines"] = failure(error)
                 exit_code = 1
+    except SystemExit as stop:
+        # Stopped by a signal (SIGTERM, SIGHUP): keep what was measured, then stop.
+        reason = f"signal {stop.code - 128}" if isinstance(stop.code, int) and stop.code > 128 else f"exit {stop.code}"
+        data["errors"]["interrupted"] = f"stopped by {reason} before the end"
+        write_json(data, json_path, started_total)
+        banner(f"interrupted ({reason}); figures so far in {json_path}")
+        raise
     finally:
         for child in list(_CHILDREN):
-            child.kill()
-            child.wait()
+            end_tree(child)
         for database in databases:
             try:
                 database.drop()
@@ -1291,6 +1305,17 @@ def main(argv: list[str] | None = None) -> int:
     write_json(data, json_path, started_total)
     report(data)
     return exit_code
+
+
+def end_tree(child: subprocess.Popen) -> None:
+    """Kill a child and, when it leads its own session (``run_measured``), its descendants."""
+    with contextlib.suppress(ProcessLookupError):
+        if os.getpgid(child.pid) == child.pid:
+            os.killpg(child.pid, signal.SIGKILL)
+        else:
+            child.kill()
+    with contextlib.suppress(ChildProcessError):
+        child.wait()
 
 
 def write_json(data: dict[str, Any], json_path: Path, started_total: float) -> None:

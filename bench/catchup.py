@@ -466,18 +466,24 @@ def airflow_engine(
             "rows": warehouse_rows(urls["catchup"]),
         }
 
-        # 3. The next day's delivery: the day held back.
+        # 3. The next day's delivery: the day held back. As scheduled, each feed's run (10:00,
+        # 10:30, 11:00 daily; incubators on the 11th) is followed by the rebuild its asset event
+        # triggers, so a feed's daily increment is its ingest run plus that build_marts run.
         log(f"{engine}: daily increment {spec.last}")
         increment: list[dict] = result.setdefault("increment_runs", [])
-        for dag_id in [*INGEST_DAGS, MARTS_DAG]:
-            first, last = (None, None) if dag_id == MARTS_DAG else (spec.last, spec.last)
-            increment.append({**setup.run_dag(dag_id, first, last, urls["catchup"], "increment")})
-        by_dag = {run["dag_id"]: run["seconds"] for run in increment}
+        per_feed: dict[str, float] = {}
+        for dag_id in INGEST_DAGS:
+            ingest_run = setup.run_dag(dag_id, spec.last, spec.last, urls["catchup"], "increment")
+            marts_run = setup.run_dag(MARTS_DAG, None, None, urls["catchup"], "increment")
+            increment += [ingest_run, {**marts_run, "after": dag_id}]
+            per_feed[dag_id] = ingest_run["seconds"] + marts_run["seconds"]
         result["increment"] = {
             "day": spec.last.isoformat(),
             "runs": increment,
-            "all_seconds": sum(by_dag.values()),
-            "registrations_path_seconds": by_dag["ingest_enterprise_registrations"] + by_dag[MARTS_DAG],
+            "per_feed_seconds": per_feed,
+            "worst_feed_seconds": max(per_feed.values()),
+            "all_seconds": sum(run["seconds"] for run in increment),
+            "registrations_path_seconds": per_feed["ingest_enterprise_registrations"],
             "gate": gate_counts(urls["catchup"]),
         }
         if url_is_duckdb(urls["catchup"]):
@@ -513,7 +519,8 @@ def extrapolate_daily(result: dict[str, Any], first: dt.date, last: dt.date) -> 
             "ratio": mean * runs / catchup_run["seconds"],
         }
     small = next(run["seconds"] for run in result["daily_sample"] if run["dag_id"] == MARTS_DAG)
-    full = next(run["seconds"] for run in result["increment"]["runs"] if run["dag_id"] == MARTS_DAG)
+    rebuilds = [run["seconds"] for run in result["increment"]["runs"] if run["dag_id"] == MARTS_DAG]
+    full = sum(rebuilds) / len(rebuilds)
     days = (last - first).days + 1
     marts = (small + full) / 2 * days
     ingest_total = sum(feed["extrapolated_seconds"] for feed in per_feed.values())
@@ -617,7 +624,7 @@ READ = "read"
 PREPARE = "prepare (read + normalise, feed.prepare)"
 VALIDATE = "validate (GX validate_frame)"
 CROSS = "cross-file check (feed.cross_check)"
-WRITE = "load (_write_loaded, per-file transaction)"
+WRITE = "load (_write_group: one transaction per file on PostgreSQL, per delivery group on DuckDB)"
 BULK = "load: bulk_insert"
 GATE = "gate (decide)"
 REBUILD = "rebuild"
@@ -652,7 +659,7 @@ def run_inprocess(url: str, landing: Path, first: dt.date, last: dt.date) -> dic
     clock.wrap(incubators, "read_workbook_sheets", READ)
     clock.wrap(visits, "read_json_lines", READ)
     clock.wrap(validation, "validate_frame", VALIDATE)
-    clock.wrap(ingest.FileLoader, "_write_loaded", WRITE)
+    clock.wrap(ingest.FileLoader, "_write_group", WRITE)
     clock.wrap(ingest, "decide", GATE)
     clock.wrap(warehouse, "bulk_insert", lambda connection, schema, table, frame: f"{BULK} {schema}.{table}")
     clock.wrap(warehouse, "rebuild_table", lambda connection, schema, table, params=None: f"{REBUILD} {schema}.{table}")
@@ -874,10 +881,12 @@ def report(data: dict[str, Any]) -> None:
         )
 
         rows = []
-        for index, dag_id in enumerate(names):
+        increment_runs = next(iter(airflow.values()))["increment"]["runs"]
+        for index, run in enumerate(increment_runs):
+            label = f"  then {run['dag_id']}" if run.get("after") else run["dag_id"]
             rows.append(
                 (
-                    dag_id,
+                    label,
                     *[
                         f"{side['increment']['runs'][index]['seconds']:,.1f} s "
                         f"{side['increment']['runs'][index]['status']}"
@@ -885,24 +894,21 @@ def report(data: dict[str, Any]) -> None:
                     ],
                 )
             )
-        rows.append(
-            (
-                "registrations + build_marts (goal <= 60 s)",
-                *[
-                    f"{side['increment']['registrations_path_seconds']:,.1f} s: "
-                    + goal(side["increment"]["registrations_path_seconds"], GOALS["daily_increment_s"])
-                    for side in airflow.values()
-                ],
+        for dag_id in INGEST_DAGS:
+            rows.append(
+                (
+                    f"{dag_id} + its build_marts (goal <= 60 s)",
+                    *[
+                        f"{side['increment']['per_feed_seconds'][dag_id]:,.1f} s: "
+                        + goal(side["increment"]["per_feed_seconds"][dag_id], GOALS["daily_increment_s"])
+                        for side in airflow.values()
+                    ],
+                )
             )
-        )
         rows.append(
             (
-                "all four ingest DAGs + build_marts (goal <= 60 s)",
-                *[
-                    f"{side['increment']['all_seconds']:,.1f} s: "
-                    + goal(side["increment"]["all_seconds"], GOALS["daily_increment_s"])
-                    for side in airflow.values()
-                ],
+                "the day's runs together (scheduled 10:00-11:00, not back to back)",
+                *[f"{side['increment']['all_seconds']:,.1f} s" for side in airflow.values()],
             )
         )
         rows.append(
@@ -1155,9 +1161,16 @@ def report(data: dict[str, Any]) -> None:
             )
         )
     for engine, side in airflow.items():
-        for label, key in (("registrations + build_marts", "registrations_path_seconds"), ("all DAGs", "all_seconds")):
-            seconds = side["increment"][key]
-            rows.append((f"daily increment, {engine}, {label}", "<= 60 s", f"{seconds:.1f} s", goal(seconds, 60)))
+        per_feed = side["increment"]["per_feed_seconds"]
+        slowest = max(per_feed, key=per_feed.get)
+        rows.append(
+            (
+                f"daily increment, {engine}: slowest feed run + its rebuild ({slowest})",
+                "<= 60 s",
+                f"{per_feed[slowest]:.1f} s",
+                goal(per_feed[slowest], GOALS["daily_increment_s"]),
+            )
+        )
     print_table("Goals (2 cores)", ("goal", "target", "measured", ""), rows)
     for name, error in data["errors"].items():
         banner(f"{name} FAILED: {error}")

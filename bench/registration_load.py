@@ -63,7 +63,7 @@ RUN_ID = "manual__2025-06-30T10:00:00+08:00"
 PREPARE = "prepare (prepare_table: normalise)"
 BATCH = "validate_and_write (batch total)"
 VALIDATE = "validate (GX validate_frame)"
-WRITE = "write (_write_loaded, per-file transaction)"
+WRITE = "write (_write_group, one transaction per write group)"
 READ_DECODE = "decode_text (csv)"
 READ_GB_CHECK = "_first_suspicious_char (gb18030 check)"
 READ_CSV = "read_csv_text (csv module)"
@@ -148,7 +148,7 @@ def staging_ddl(schema: str) -> str:
 
 
 def build_staging_frame(rows: int, seed: int) -> pd.DataFrame:
-    """Typed staging rows as ``FileLoader._write_loaded`` hands them to ``bulk_insert``.
+    """Typed staging rows as ``FileLoader._file_write`` hands them to ``bulk_insert``.
 
     Firms come from the generator's population (real USCCs, names, addresses, parks, industry
     classes, tags); events, dates and files are drawn with numpy. Values are the normalised
@@ -223,7 +223,7 @@ def build_staging_frame(rows: int, seed: int) -> pd.DataFrame:
         {column.name: pd.Series(columns[column.name], dtype=object) for column in REGISTRATIONS.columns},
         index=pd.Index(row_number, name="row_number"),
     )
-    # As _write_loaded: drop delivery_date (not in normalised here), reset_index, rename, assign lineage.
+    # As _file_write: drop delivery_date (not in normalised here), reset_index, rename, assign lineage.
     frame = normalised.reset_index().rename(columns={"row_number": "source_row_number"})
     lineage = frame.iloc[:0].assign(source_file="", source_sha256="", delivery_date="", run_id="")
     frame = frame.assign(source_file=source_file, source_sha256=sha, delivery_date=delivery_text, run_id=RUN_ID)
@@ -607,7 +607,7 @@ def run_e2e(url: str, landing: Path, first: dt.date, last: dt.date) -> dict[str,
     clock.wrap(feeds, "prepare_table", PREPARE)
     clock.wrap(validation, "validate_frame", VALIDATE)
     clock.wrap(ingest.FileLoader, "_validate_and_write", BATCH)
-    clock.wrap(ingest.FileLoader, "_write_loaded", WRITE)
+    clock.wrap(ingest.FileLoader, "_write_group", WRITE)
     clock.wrap(
         warehouse,
         "bulk_insert",

@@ -217,18 +217,21 @@ def start_ingest_task(
     run_id: str,
     *,
     pause_at_audit_insert: int | None = None,
+    duckdb_write_group_rows: int | None = None,
 ) -> multiprocessing.Process:
     """Start a process running the ``ingest_files`` task callable; its files go under ``work/name.*``.
 
     With ``pause_at_audit_insert`` = N it stops before its N-th insert into ``ops.file_audit``
-    (inside that file's write transaction) and writes ``work/name.paused``.
+    (inside that write group's transaction: one file on PostgreSQL, deliveries on DuckDB) and
+    writes ``work/name.paused``. ``duckdb_write_group_rows`` sets the loader's
+    ``DUCKDB_WRITE_GROUP_ROWS`` in the process (1: every delivery is a group of its own).
     """
     work.mkdir(parents=True, exist_ok=True)
     for suffix in ("result.json", "paused", "log"):
         (work / f"{name}.{suffix}").unlink(missing_ok=True)
     process = _task_context().Process(
         target=run_ingest_task,
-        args=(work, name, url, landing, feed, files, run_id, pause_at_audit_insert),
+        args=(work, name, url, landing, feed, files, run_id, pause_at_audit_insert, duckdb_write_group_rows),
         name=name,
     )
     process.start()
@@ -281,8 +284,8 @@ _INSERT = re.compile(r'^\s*insert\s+into\s+"?(?P<schema>\w+)"?\."?(?P<table>\w+)
 def _pause_before_audit_insert(number: int, marker: Path) -> None:
     """Before the ``number``-th insert into ops.file_audit: write ``marker`` and wait to be killed.
 
-    The marker names the tables written since the previous audit insert, i.e. in this file's
-    open transaction. Statements sent through SQLAlchemy only (DuckDB's bulk path; PostgreSQL's
+    The marker names the tables written since the previous audit insert, i.e. in this write
+    group's open transaction. Statements sent through SQLAlchemy only (DuckDB's bulk path; PostgreSQL's
     COPY bypasses it, which is why PostgreSQL tests use :class:`MidFileTrap`).
     """
     from sqlalchemy import event
@@ -316,11 +319,15 @@ def run_ingest_task(
     files: list[dict],
     run_id: str,
     pause_at_audit_insert: int | None,
+    duckdb_write_group_rows: int | None = None,
 ) -> None:
     """The task process: ``tasks.ingest_files`` as the DAG's ingest_files task calls it."""
     import logging
 
-    from parkops.pipeline import tasks
+    from parkops.pipeline import ingest, tasks
+
+    if duckdb_write_group_rows is not None:
+        ingest.DUCKDB_WRITE_GROUP_ROWS = duckdb_write_group_rows
 
     log = (work / f"{name}.log").open("w", encoding="utf-8")
     os.dup2(log.fileno(), 1)

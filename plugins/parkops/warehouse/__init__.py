@@ -6,9 +6,12 @@ between the two is in this package, keyed on ``engine.dialect.name``.
 
 from __future__ import annotations
 
+import contextlib
 import io
+import queue
 import re
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -150,8 +153,9 @@ def bulk_insert(connection: Connection, schema: str, table: str, frame: pd.DataF
     if dialect == "postgresql":
         copy_sql = f"copy {target} ({column_list}) from stdin with (format csv)"
         cursor = connection.connection.driver_connection.cursor()
-        with cursor.copy(copy_sql) as copy:
-            for chunk in _csv_chunks(frame):
+        # closing(): a failed COPY stops the encoder thread at once, not when the traceback goes.
+        with contextlib.closing(_csv_chunks_ahead(frame)) as chunks, cursor.copy(copy_sql) as copy:
+            for chunk in chunks:
                 copy.write(chunk)
         return len(frame)
     raise ValueError(f"unsupported warehouse dialect {dialect}")
@@ -175,6 +179,58 @@ def _csv_chunks(frame: pd.DataFrame, rows_per_chunk: int = 100_000) -> Iterable[
         buffer = io.BytesIO()
         pa_csv.write_csv(table, buffer, write_options=options)
         yield buffer.getvalue()
+
+
+#: Rows per COPY chunk when encoding runs ahead, and how many chunks may wait encoded.
+COPY_CHUNK_ROWS = 20_000
+COPY_CHUNKS_AHEAD = 2
+_END_OF_CHUNKS = object()
+
+
+def _csv_chunks_ahead(frame: pd.DataFrame) -> Iterator[bytes]:
+    """:func:`_csv_chunks`, encoded in a thread one or two chunks ahead of the COPY.
+
+    Encoded in line, the client encodes while the server waits and the server parses while
+    the client waits: a COPY took encoding + parsing. Arrow's conversions and CSV writer release
+    the GIL, so on a second core the next chunk is encoded while the server parses the last one.
+    A frame of one chunk is encoded in line (a thread would only add its start-up). An error in
+    the encoder is raised here; an error in the COPY stops the encoder.
+    """
+    if len(frame) <= COPY_CHUNK_ROWS:
+        yield from _csv_chunks(frame, COPY_CHUNK_ROWS)
+        return
+    chunks: queue.Queue = queue.Queue(maxsize=COPY_CHUNKS_AHEAD)
+    stopped = threading.Event()
+
+    def hand_over(item: object) -> bool:
+        while not stopped.is_set():
+            try:
+                chunks.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def encode() -> None:
+        try:
+            for chunk in _csv_chunks(frame, COPY_CHUNK_ROWS):
+                if not hand_over(chunk):
+                    return
+        except Exception as error:  # noqa: BLE001 - not swallowed: handed to the COPY, which raises it
+            hand_over(error)
+            return
+        hand_over(_END_OF_CHUNKS)
+
+    encoder = threading.Thread(target=encode, name="copy-csv-encoder", daemon=True)
+    encoder.start()
+    try:
+        while (item := chunks.get()) is not _END_OF_CHUNKS:
+            if isinstance(item, Exception):
+                raise item
+            yield item
+    finally:
+        stopped.set()
+        encoder.join()
 
 
 def _as_text_array(column: pd.Series, pa: object) -> object:

@@ -655,6 +655,40 @@ def test_values_too_large_for_the_warehouse_do_not_break_the_load(site: Site, he
         assert [entry["column_name"] for entry in quarantine[3]] == [column]
 
 
+@pytest.mark.parametrize("engine", ["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_an_older_delivery_met_after_the_newer_one_is_recorded_and_never_loaded(
+    engine: str, request: pytest.FixtureRequest
+):
+    """A rerun of an old range after the corrected file of a later day is loaded: the old bytes
+    are audited as superseded (0 rows), the corrected rows stay, and a second rerun changes nothing."""
+    target: Site = request.getfixturevalue("site" if engine == "duckdb" else "postgres_site")
+    earlier = DELIVERY - timedelta(days=1)
+    name = f"reg_{earlier:%Y%m%d}_01.csv"
+    table = [dict(GOOD_ROW), *variant_rows([Variant({}, Good())], first_number=3)]
+    corrected = [dict(row) for row in table]
+    corrected[1]["企业名称"] += "（更正）"
+    for day, content in ((earlier, table), (DELIVERY, corrected)):
+        folder = target.landing / "registrations" / day.isoformat()
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(csv_bytes([HEADERS] + [[row[header] for header in HEADERS] for row in content]))
+    assert run_pipeline("run-new", DELIVERY, DELIVERY, transform=False)["files_loaded"] == 1
+
+    summary = run_pipeline("run-old", earlier, earlier, transform=False)
+    assert (summary["files_outdated"], summary["files_loaded"]) == (1, 0), summary
+    audit = rows(
+        target.url,
+        "select status, rows_received, reason from ops.file_audit where source_file = :file",
+        {"file": f"registrations/{earlier.isoformat()}/{name}"},
+    )
+    assert [(row["status"], row["rows_received"]) for row in audit] == [("superseded", 0)]
+    assert f"registrations/{DELIVERY.isoformat()}/{name}" in audit[0]["reason"]
+    staged = rows(target.url, "select enterprise_name from staging.registrations")
+    assert sorted(row["enterprise_name"] for row in staged) == sorted(row["企业名称"] for row in corrected)
+
+    again = run_pipeline("run-old-again", earlier, earlier, transform=False)
+    assert (again["files_unchanged"], again["files_outdated"]) == (1, 0), again
+
+
 def test_corrected_file_delivered_in_a_later_folder_replaces_the_original(site: Site):
     earlier = DELIVERY - timedelta(days=1)
     name = f"reg_{earlier:%Y%m%d}_01.csv"

@@ -177,6 +177,43 @@ def _newer_delivery_of_same_file(connection: Connection, landed: LandedFile) -> 
     ).scalar_one_or_none()
 
 
+@dataclass(frozen=True)
+class _RecordedState:
+    """What ``ops.file_audit`` says of a landed file version before it is read."""
+
+    status: str | None  # its own audit status, superseded records left out
+    status_any: str | None  # the same, superseded records included
+    newer_delivery: str | None  # the current version of its name, from a later delivery day
+    loaded_elsewhere: str | None  # a loaded file with the same bytes under another name or day
+
+
+def _recorded_state(connection: Connection, landed: LandedFile) -> _RecordedState:
+    """:func:`_audit_status` (both ways), :func:`_newer_delivery_of_same_file` and
+    :func:`_loaded_elsewhere` in one statement: a catch-up asks them of thousands of files, and
+    on DuckDB a statement costs ~2 ms whatever it reads."""
+    row = connection.execute(
+        sa.text(
+            "select "
+            "(select min(status) from ops.file_audit where feed = :feed and source_file = :source_file "
+            " and source_sha256 = :sha256 and status <> 'superseded'), "
+            "(select min(status) from ops.file_audit where feed = :feed and source_file = :source_file "
+            " and source_sha256 = :sha256), "
+            "(select max(source_file) from ops.file_audit where feed = :feed and file_name = :file_name "
+            " and status in ('loaded', 'rejected', 'duplicate') and delivery_date > :delivery_date), "
+            "(select min(source_file) from ops.file_audit where feed = :feed and source_sha256 = :sha256 "
+            " and status = 'loaded' and source_file <> :source_file)"
+        ),
+        {
+            "feed": landed.feed,
+            "source_file": landed.source_file,
+            "sha256": landed.sha256,
+            "file_name": landed.file_name,
+            "delivery_date": landed.delivery_date,
+        },
+    ).one()
+    return _RecordedState(*row)
+
+
 def _lock_file(connection: Connection, landed: LandedFile) -> None:
     """Serialise concurrent loads of the same file on PostgreSQL (DuckDB has one writer anyway)."""
     if connection.dialect.name == "postgresql":
@@ -282,17 +319,17 @@ class FileLoader:
         for position, landed in enumerate(files):
             started = time.monotonic()
             with self._transaction() as connection:
-                if _audit_status(connection, landed) is not None:
+                recorded = _recorded_state(connection, landed)
+            if recorded.status is not None:
+                outcomes[position] = FileOutcome(landed.source_file, "unchanged")
+                continue
+            if recorded.newer_delivery is not None:
+                if recorded.status_any is not None:
                     outcomes[position] = FileOutcome(landed.source_file, "unchanged")
-                    continue
-                newer = _newer_delivery_of_same_file(connection, landed)
-                if newer is not None:
-                    if _audit_status(connection, landed, include_superseded=True) is not None:
-                        outcomes[position] = FileOutcome(landed.source_file, "unchanged")
-                    else:
-                        outcomes[position] = self._write_outdated(landed, newer, started)
-                    continue
-                duplicate_of = _loaded_elsewhere(connection, landed) or shas_in_batch.get(landed.sha256)
+                else:
+                    outcomes[position] = self._write_outdated(landed, recorded.newer_delivery, started)
+                continue
+            duplicate_of = recorded.loaded_elsewhere or shas_in_batch.get(landed.sha256)
             if duplicate_of is not None:
                 outcomes[position] = self._write_duplicate(landed, duplicate_of, started)
                 continue

@@ -1183,17 +1183,22 @@ def main(argv: list[str] | None = None) -> int:
     return exit_code
 
 
-def e2e_main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="registration_load.py _e2e")
+def child_main(prog: str, argv: list[str], run: Callable[[str, Path, dt.date, dt.date], dict]) -> int:
+    """A measured child process: ``run(url, landing, first, last)``, its result written as JSON to ``--out``."""
+    parser = argparse.ArgumentParser(prog=prog)
     parser.add_argument("--url", required=True)
     parser.add_argument("--landing", type=Path, required=True)
     parser.add_argument("--first", type=dt.date.fromisoformat, required=True)
     parser.add_argument("--last", type=dt.date.fromisoformat, required=True)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
-    result = run_e2e(args.url, args.landing, args.first, args.last)
+    result = run(args.url, args.landing, args.first, args.last)
     args.out.write_text(json.dumps(result, default=str), encoding="utf-8")
     return 0
+
+
+def e2e_main(argv: list[str]) -> int:
+    return child_main("registration_load.py _e2e", argv, run_e2e)
 
 
 if __name__ == "__main__":

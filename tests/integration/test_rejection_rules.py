@@ -655,6 +655,22 @@ def test_values_too_large_for_the_warehouse_do_not_break_the_load(site: Site, he
         assert [entry["column_name"] for entry in quarantine[3]] == [column]
 
 
+def land_original_and_correction(landing: Path) -> tuple[date, str, list[dict[str, str]]]:
+    """A registrations file delivered the day before DELIVERY, and its corrected version (one
+    name changed) delivered again under the same name on DELIVERY; returns (earlier day, file
+    name, corrected rows)."""
+    earlier = DELIVERY - timedelta(days=1)
+    name = f"reg_{earlier:%Y%m%d}_01.csv"
+    table = [dict(GOOD_ROW), *variant_rows([Variant({}, Good())], first_number=3)]
+    corrected = [dict(row) for row in table]
+    corrected[1]["企业名称"] += "（更正）"
+    for day, content in ((earlier, table), (DELIVERY, corrected)):
+        folder = landing / "registrations" / day.isoformat()
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(csv_bytes([HEADERS] + [[row[header] for header in HEADERS] for row in content]))
+    return earlier, name, corrected
+
+
 @pytest.mark.parametrize("engine", ["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def test_an_older_delivery_met_after_the_newer_one_is_recorded_and_never_loaded(
     engine: str, request: pytest.FixtureRequest
@@ -662,15 +678,7 @@ def test_an_older_delivery_met_after_the_newer_one_is_recorded_and_never_loaded(
     """A rerun of an old range after the corrected file of a later day is loaded: the old bytes
     are audited as superseded (0 rows), the corrected rows stay, and a second rerun changes nothing."""
     target: Site = request.getfixturevalue("site" if engine == "duckdb" else "postgres_site")
-    earlier = DELIVERY - timedelta(days=1)
-    name = f"reg_{earlier:%Y%m%d}_01.csv"
-    table = [dict(GOOD_ROW), *variant_rows([Variant({}, Good())], first_number=3)]
-    corrected = [dict(row) for row in table]
-    corrected[1]["企业名称"] += "（更正）"
-    for day, content in ((earlier, table), (DELIVERY, corrected)):
-        folder = target.landing / "registrations" / day.isoformat()
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / name).write_bytes(csv_bytes([HEADERS] + [[row[header] for header in HEADERS] for row in content]))
+    earlier, name, corrected = land_original_and_correction(target.landing)
     assert run_pipeline("run-new", DELIVERY, DELIVERY, transform=False)["files_loaded"] == 1
 
     summary = run_pipeline("run-old", earlier, earlier, transform=False)
@@ -690,15 +698,7 @@ def test_an_older_delivery_met_after_the_newer_one_is_recorded_and_never_loaded(
 
 
 def test_corrected_file_delivered_in_a_later_folder_replaces_the_original(site: Site):
-    earlier = DELIVERY - timedelta(days=1)
-    name = f"reg_{earlier:%Y%m%d}_01.csv"
-    table = [dict(GOOD_ROW), *variant_rows([Variant({}, Good())], first_number=3)]
-    corrected = [dict(row) for row in table]
-    corrected[1]["企业名称"] += "（更正）"
-    for day, content in ((earlier, table), (DELIVERY, corrected)):
-        folder = site.landing / "registrations" / day.isoformat()
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / name).write_bytes(csv_bytes([HEADERS] + [[row[header] for header in HEADERS] for row in content]))
+    earlier, _, corrected = land_original_and_correction(site.landing)
     run_pipeline("run", earlier, DELIVERY, transform=False)
     staged = rows(site.url, "select uscc, enterprise_name from staging.registrations")
     assert sorted((row["uscc"], row["enterprise_name"]) for row in staged) == sorted(

@@ -386,5 +386,5 @@ def test_plain_text_opens_with_the_banner_and_shares_the_incubator_sentence(week
     assert lines[3] == f"【注意】{readiness.banner_headline}" and lines[4] == f"- {HELD}"
     assert "上月报送的42家孵化器中已报送40家，未报送2家（张江药谷孵化器、临港智造空间）。" in text
     no_data = render_text(replace(weekly, readiness=Readiness(weekly.period, problems=["无数据"], has_data=False)))
-    assert "【注意】本期没有数据" in no_data and "日均" not in no_data and "数据质量" in no_data
+    assert "【注意】本期没有数据" in no_data and "日均" not in no_data and "\n数据质量\n" in no_data
     assert "【注意】" not in render_text(replace(weekly, readiness=Readiness(weekly.period)))

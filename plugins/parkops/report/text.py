@@ -20,7 +20,7 @@ def render_text(content: ReportContent) -> str:
     if readiness and readiness.banner_headline:
         lines += ["", f"【注意】{readiness.banner_headline}", *(f"- {reason}" for reason in readiness.banner_reasons)]
     if readiness and not readiness.has_data:
-        return "\n".join([*lines, "", *_quality_lines(content)]) + "\n"
+        return "\n".join([*lines, "", *_quality_lines(content, "数据质量")]) + "\n"
     lines += ["", "一、目标进度（截至" + formatting.date_long(period.end) + "）"]
     for card in content.kpis:
         if card.data_status != "ok":
@@ -75,8 +75,8 @@ def render_text(content: ReportContent) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _quality_lines(content: ReportContent) -> list[str]:
-    lines = ["六、数据质量"]
+def _quality_lines(content: ReportContent, heading: str = "六、数据质量") -> list[str]:
+    lines = [heading]
     for feed in content.quality:
         # A monthly feed's data_through is the first day of the last month it covers.
         through = (formatting.month_label if feed.feed == "incubator_reports" else formatting.date_long)(

@@ -9,17 +9,22 @@ with the DAGs' task callables (``five_week_warehouse`` in conftest); the weekly 
 from __future__ import annotations
 
 import datetime as dt
+import io
+import re
 import statistics
 from decimal import Decimal
 from pathlib import Path
 
+import openpyxl
 import pytest
 from support import independent_feeds as truth
 from support.pipeline import FIVE_WEEKS, load_feeds, rows, scalar
 
 from parkops.report.assemble import assemble
+from parkops.report.delivery import render_report
 from parkops.report.periods import ReportPeriod
 from parkops.report.readiness import assess
+from parkops.report.workbook import build_workbook
 from parkops.warehouse import create_warehouse_engine
 
 FIRST, LAST = FIVE_WEEKS
@@ -218,3 +223,117 @@ def test_a_poke_waits_before_the_deadline_and_fails_with_the_reasons_after_it(la
     load_feeds(url, landing, dt.date(2025, 2, 17), dt.date(2025, 2, 17), feeds=("registrations", "visits"))
     done, readiness = poke_readiness("weekly", None, interval_end, now=dt.datetime(2025, 2, 17, 15))
     assert done and readiness["period"] == "2025-W07" and readiness["ready"]
+
+
+# --- what the rendered report says about its own data ----------------------------------------------
+
+COUNT_UNITS = {"家", "人", "个", "次", "家/7日"}  # kpis.md: whole things counted
+
+
+def test_incubator_counts_add_up_to_the_incubators_due(loaded_url):
+    _, content = content_of(loaded_url, MONTH)
+    summary = content.incubators
+    ids = "select distinct incubator_id from core.fct_incubator_reports where report_month = :month"
+    due = {row["incubator_id"] for row in rows(loaded_url, ids, {"month": dt.date(2025, 1, 1)})}
+    reported = {row["incubator_id"] for row in rows(loaded_url, ids, {"month": MONTH.start})}
+    assert summary.reported_of_expected == len(due & reported)
+    assert len(summary.missing) == len(due - reported)
+    assert summary.newly_reported == len(reported - due)
+    assert summary.reported_of_expected + len(summary.missing) == summary.expected == len(due)
+
+
+def _visible(html: str) -> str:
+    hidden = r"<!--.*?-->|<style[^>]*>.*?</style>|<title>.*?</title>|<div class=\"preheader\"[^>]*>.*?</div>"
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", re.sub(hidden, "", html, flags=re.S)))
+
+
+def _first_sheet_texts(workbook: bytes) -> list[str]:
+    sheet = openpyxl.load_workbook(io.BytesIO(workbook)).worksheets[0]
+    return [value for row in sheet.iter_rows(values_only=True) for value in row if isinstance(value, str)]
+
+
+def test_preview_of_a_week_before_any_data_says_so(loaded_url):
+    first_delivery = scalar(
+        loaded_url,
+        "select min(delivery_date) from ops.file_audit where status in ('loaded', 'superseded') "
+        "and feed in ('registrations', 'visits')",
+    )
+    week = ReportPeriod.covering_before("weekly", first_delivery - dt.timedelta(days=7))
+    assert week.end < first_delivery - dt.timedelta(days=1)  # data of day D arrives on D + 1
+    readiness, content = content_of(loaded_url, week)
+    report = render_report(content)
+    text = _visible(report.html)
+    first_day = first_delivery - dt.timedelta(days=1)
+    headline = f"本期没有数据：数据自{first_day.year}年{first_day.month}月{first_day.day}日起，本期早于此日期。"
+    assert headline in text
+    assert text.index(headline) < text.index("数据质量")
+    assert "日均" not in text.split("口径说明")[0] and "摘要" not in text
+    assert _first_sheet_texts(report.workbook)[1] == headline
+    assert f"【注意】{headline}" in report.plain_text and "日均" not in report.plain_text
+    assert not readiness.ready
+
+
+def test_preview_of_a_held_week_carries_the_banner(warehouse_url, landing):
+    week = ReportPeriod.parse("2025-W09")  # 24 February to 2 March: needs the deliveries up to 3 March
+    first, needed = week.start, week.end + dt.timedelta(days=1)
+    load_feeds(warehouse_url, landing, first, needed, feeds=("registrations", "visits"), release_held=False)
+    held = rows(
+        warehouse_url,
+        "select feed, delivery_date from ops.quality_gate_batches where status = 'held' "
+        "and delivery_date between :first and :needed order by delivery_date",
+        {"first": first + dt.timedelta(days=1), "needed": needed},
+    )
+    assert held, "the sample plants a delivery the gate holds (registrations 2025-03-01)"
+    readiness, content = content_of(warehouse_url, week, now=dt.datetime(2025, 3, 3, 9, 0))
+    report = render_report(content)
+    text = _visible(report.html)
+    headline = "数据未就绪：以下输入被扣留、缺失或滞后，本报告的数字不完整，不能作为正式报告发送。"
+    assert headline in text and text.index(headline) < text.index("摘要")
+    banner = text[text.index(headline) : text.index("摘要")]
+    sheet = _first_sheet_texts(report.workbook)
+    assert sheet[1] == headline
+    for batch in held:
+        day = batch["delivery_date"].isoformat()
+        assert f"（{batch['feed']}）：{day} 的交付被质量闸门扣留" in banner
+        assert any(day in line and "扣留" in line for line in sheet[2:])
+    assert f"【注意】{headline}" in report.plain_text
+    assert not readiness.ready
+
+
+def test_workbook_shows_beijing_times_and_whole_counts(loaded_url):
+    _, content = content_of(loaded_url, WEEK)
+    book = openpyxl.load_workbook(io.BytesIO(build_workbook(content)))
+    quality = book["数据质量"]
+    headers = [cell.value for cell in quality[2]]
+    assert not any("UTC" in (header or "") for header in headers)
+    loaded_column = next(index for index, header in enumerate(headers) if header.startswith("最近加载"))
+    loaded_utc = {
+        row["feed"]: row["loaded_at"]
+        for row in rows(
+            loaded_url,
+            "select feed, max(processed_at) as loaded_at from ops.file_audit where status = 'loaded' group by feed",
+        )
+    }
+    code_column = headers.index("代码")
+    for row in quality.iter_rows(min_row=3, values_only=True):
+        beijing = loaded_utc[row[code_column]] + dt.timedelta(hours=8)
+        assert abs(row[loaded_column] - beijing) < dt.timedelta(seconds=1), row
+
+    progress = book["目标进度"]
+    headers = [cell.value for cell in progress[2]]
+    unit_column, target_column = headers.index("单位"), headers.index("目标")
+    value_columns = [headers.index(name) for name in ("实际值", "目标", "目标上限", "上期实际值", "较上期变化")]
+    checked = 0
+    for row in progress.iter_rows(min_row=3):
+        unit = row[unit_column].value
+        for column in value_columns:
+            cell = row[column]
+            if cell.value is None:
+                continue
+            whole_target = column == target_column and float(cell.value).is_integer()
+            if unit in COUNT_UNITS or whole_target:  # 17 家, ≥200 家/日: never 17.0 or 200.0
+                assert "." not in cell.number_format, (unit, headers[column], cell.number_format)
+                checked += 1
+            else:
+                assert cell.number_format.endswith("0.0"), (unit, headers[column], cell.number_format)
+    assert checked > 5

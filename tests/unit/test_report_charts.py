@@ -34,7 +34,7 @@ REPORT_SAMPLE = (
 )
 # Every text the charts draw, besides digits: titles, legends, axis labels, dates, no-data text.
 CHART_TEXTS = [
-    charts.DAILY_TITLE,
+    charts.DAILY_TITLE + charts.DAILY_UNIT,
     charts.KPI_TITLE,
     charts.NO_DATA_TEXT,
     "每日新增（本周）（本月）此前近30日日均目标 200家/日",
@@ -310,3 +310,85 @@ def test_fontconfig_resolves_chinese_families_to_the_bundled_file(tmp_path):
     assert all(path.parent == cjk_font_path().parent for path in listed)
     for requested in ("sans-serif", "PingFang SC", "Microsoft YaHei", "Arial"):
         assert Path(run("fc-match", "--format", "%{file}", requested)) == cjk_font_path(), requested
+
+
+# --- layout: whole bars, no text over the legend, short of 100 % visibly short -----------------------
+
+
+def _runs(row: list[tuple[int, int, int]], colours: set[tuple[int, int, int]]) -> list[tuple[int, int]]:
+    """(first x, width) of each run of pixels of ``colours`` in one pixel row."""
+    runs: list[tuple[int, int]] = []
+    start = None
+    for x, pixel in enumerate([*row, None]):
+        inside = pixel in colours
+        if inside and start is None:
+            start = x
+        elif not inside and start is not None:
+            runs.append((start, x - start))
+            start = None
+    return runs
+
+
+def _rgb(hex_colour: str) -> tuple[int, int, int]:
+    return tuple(int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize(("period", "days"), [(WEEK, 56), (MONTH, 90)], ids=["weekly", "monthly"])
+def test_daily_chart_draws_the_first_and_the_last_bar_whole(period, days):
+    series = _daily_series(period, days=days)
+    image = _image(charts.daily_new_tech_chart(series, period))
+    bar_colours = {_rgb(charts.IN_PERIOD_BLUE), _rgb(charts.BEFORE_PERIOD_BLUE)}
+    width, height = image.size
+    pixels = image.load()
+    lowest = max(y for y in range(height) for x in range(0, width, 3) if pixels[x, y] in bar_colours)
+    row = [pixels[x, lowest - 4] for x in range(width)]  # just above the axis: every bar crosses it
+    runs = _runs(row, bar_colours)
+    assert len(runs) == days
+    widths = sorted(run_width for _start, run_width in runs)
+    typical = widths[len(widths) // 2]
+    # Edges fall on fractions of a pixel: a whole bar is within 2 PNG pixels of the others.
+    assert abs(runs[0][1] - typical) <= 2 and abs(runs[-1][1] - typical) <= 2, (runs[0], runs[-1], typical)
+
+
+def test_daily_chart_texts_stay_clear_of_the_legend():
+    from matplotlib.text import Text
+
+    figure = charts.daily_new_tech_figure(_daily_series(WEEK), WEEK)
+    renderer = figure.canvas.get_renderer()
+    figure.draw(renderer)
+    (legend,) = figure.legends
+    legend_box = legend.get_window_extent(renderer)
+    legend_texts = set(legend.get_texts())
+    others = [
+        text
+        for text in figure.findobj(Text)
+        if text.get_visible() and text.get_text().strip() and text not in legend_texts
+    ]
+    assert any("家" in text.get_text() for text in others), "the unit is shown"
+    for text in others:
+        assert not text.get_window_extent(renderer).overlaps(legend_box), text.get_text()
+
+
+def test_an_attainment_short_of_100_percent_is_visibly_shorter():
+    reached, short, past = _kpi("达标", 1.0, True), _kpi("差一点", 0.997, True), _kpi("略超", 1.003, True)
+    image = _image(charts.kpi_attainment_chart([reached, short, past]))
+    green = {_rgb(charts.ON_TRACK_GREEN)}
+    width, height = image.size
+    pixels = image.load()
+    top = 2 * charts.KPI_TOP_PX  # below the legend, whose key is green too
+    bar_rows = [y for y in range(top, height) if any(pixels[x, y] in green for x in range(width))]
+    bands: list[list[int]] = []
+    for y in bar_rows:
+        if bands and y == bands[-1][-1] + 1:
+            bands[-1].append(y)
+        else:
+            bands.append([y])
+    assert len(bands) == 3
+    lengths = []
+    for band in bands:
+        # From the bar's start to its end: the dashed 100 % line is drawn across bars that pass it.
+        runs = _runs([pixels[x, band[len(band) // 2]] for x in range(width)], green)
+        lengths.append(runs[-1][0] + runs[-1][1] - runs[0][0])
+    bar_100, bar_99_7, bar_100_3 = lengths
+    # At least 2 display pixels (4 PNG pixels) either side of 100 %: 0.3 % would be half a pixel.
+    assert bar_99_7 <= bar_100 - 4 and bar_100_3 >= bar_100 + 4, lengths

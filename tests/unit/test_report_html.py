@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import replace
 from html.parser import HTMLParser
@@ -12,6 +13,7 @@ from support.report_content import sample_content
 from parkops.report.content import ChartImage, ReportContent
 from parkops.report.html import DAILY_CHART_CID, KPI_CHART_CID, render_html
 from parkops.report.naming import attachment_filename, report_title, subject
+from parkops.report.readiness import Readiness
 
 # A valid 1x1 PNG: the HTML never looks inside, but a chart should be a chart.
 PIXEL_PNG = bytes.fromhex(
@@ -241,7 +243,7 @@ def test_no_recurring_needs(weekly: ReportContent) -> None:
 def test_incubators_weekly_and_monthly(weekly_html: str) -> None:
     text = visible_text(weekly_html)
     assert "孵化器（2025年2月月报）" in text
-    assert "最新为2025年2月月报，已报送40/42家，未报送：张江药谷孵化器、临港智造空间。" in text
+    assert "最新为2025年2月月报：上月报送的42家孵化器中已报送40家，未报送2家（张江药谷孵化器、临港智造空间）。" in text
     assert "高质量孵化器 17 家 目标 20 家" in text
     assert "在孵企业 1,286 家" in text
     assert "在孵企业融资 1.29亿元" in text
@@ -250,12 +252,83 @@ def test_incubators_weekly_and_monthly(weekly_html: str) -> None:
     monthly = sample_content("monthly")
     text = visible_text(render_html(monthly, CHARTS))
     assert "园区运行月报 · 2025年3月" in text
-    assert "截至截止日（4月10日）已报送40/42家，未报送：张江药谷孵化器、临港智造空间。" in text
+    assert (
+        "截至4月10日（截止日），上月报送的42家孵化器中已报送40家，未报送2家（张江药谷孵化器、临港智造空间）。" in text
+    )
     complete = replace(monthly, incubators=replace(monthly.incubators, basis="complete", reported=42, missing=[]))
     assert "全部42家孵化器已报送3月月报。" in visible_text(render_html(complete, CHARTS))
     many_missing = [f"孵化器{number}" for number in range(1, 9)]
     cutoff = replace(monthly, incubators=replace(monthly.incubators, reported=34, missing=many_missing))
-    assert "未报送：孵化器1、孵化器2、孵化器3、孵化器4、孵化器5等8家。" in visible_text(render_html(cutoff, CHARTS))
+    assert "未报送8家（孵化器1、孵化器2、孵化器3、孵化器4、孵化器5等）。" in visible_text(render_html(cutoff, CHARTS))
+
+
+INCUBATOR_COUNTS = re.compile(
+    r"上月报送的(\d+)家孵化器中已报送(\d+)家，未报送(\d+)家（([^）]*)）(?:；另有(\d+)家新增报送)?。"
+)
+
+
+@pytest.mark.parametrize("basis", ["latest", "cutoff"])
+def test_incubator_sentence_adds_up(weekly: ReportContent, basis: str) -> None:
+    # 115 incubators reported for the month before; 105 of them and 5 newcomers reported this month.
+    due = [f"孵化器{number:03d}" for number in range(1, 116)]
+    missing = due[105:]
+    incubators = replace(
+        weekly.incubators, basis=basis, expected=len(due), reported=105 + 5, missing=missing, cutoff_date=None
+    )
+    text = visible_text(render_html(replace(weekly, incubators=incubators), CHARTS))
+    found = INCUBATOR_COUNTS.search(text)
+    assert found, text[text.index("孵化器（") :][:200]
+    expected, submitted, not_submitted = (int(found.group(index)) for index in (1, 2, 3))
+    assert submitted + not_submitted == expected == len(due)
+    assert not_submitted == len(missing)
+    names = found.group(4)
+    assert names == "、".join(missing[:5]) + "等"  # the first five named, the count stands before them
+    assert int(found.group(5)) == 5
+    assert "截至截止日" not in text
+
+
+def test_incubator_sentence_names_every_missing_one_when_few(weekly: ReportContent) -> None:
+    incubators = replace(weekly.incubators, expected=3, reported=2, missing=["甲孵化器"])
+    text = visible_text(render_html(replace(weekly, incubators=incubators), CHARTS))
+    found = INCUBATOR_COUNTS.search(text)
+    assert found and found.groups() == ("3", "2", "1", "甲孵化器", None)
+
+
+HELD = "企业登记（registrations）：2025-03-09 的交付被质量闸门扣留（18.1% 的行被隔离），未进入集市表"
+
+
+def test_a_report_not_ready_opens_with_the_banner(weekly: ReportContent) -> None:
+    readiness = Readiness(weekly.period, problems=[HELD], waiting_for=["孵化器月报：尚缺 3 家"])
+    html = render_html(replace(weekly, readiness=readiness), CHARTS)
+    text = visible_text(html)
+    headline = readiness.banner_headline
+    assert headline and "数据未就绪" in headline
+    # Right under the header, before the first section, with every reason.
+    assert text.index("生成时间") < text.index(headline) < text.index(HELD) < text.index("孵化器月报：尚缺 3 家")
+    assert text.index("孵化器月报：尚缺 3 家") < text.index("摘要")
+    assert re.search(r'class="banner"[^>]*style="[^"]*border: 2px solid #c62828', html)
+    assert headline in html.split("<body", 1)[1].split('class="section"', 1)[0]
+    assert parse(html).all("img"), "a report with data keeps its charts"
+
+
+def test_a_report_of_a_period_before_any_data_says_so_instead_of_figures(weekly: ReportContent) -> None:
+    no_data = Readiness(
+        weekly.period,
+        problems=["本期没有数据"],
+        has_data=False,
+        first_data_day=weekly.period.end + dt.timedelta(days=3),
+    )
+    text = visible_text(render_html(replace(weekly, readiness=no_data), CHARTS))
+    assert "本期没有数据：数据自2025年3月19日起，本期早于此日期。" in text
+    assert text.index("本期没有数据") < text.index("数据质量")
+    for figure_text in ("日均", "摘要", "目标进度", "园区考核排名", "企业诉求", "孵化器（"):
+        assert figure_text not in text.split("口径说明")[0], figure_text
+
+
+def test_a_ready_report_has_no_banner(weekly: ReportContent, weekly_html: str) -> None:
+    ready = render_html(replace(weekly, readiness=Readiness(weekly.period)), CHARTS)
+    assert ready == weekly_html
+    assert 'class="banner"' not in ready and "数据未就绪" not in ready
 
 
 def test_quality_footer(weekly_html: str) -> None:
@@ -302,3 +375,16 @@ def test_names() -> None:
 def test_size_stays_below_gmail_clipping(weekly_html: str) -> None:
     # Gmail clips a message body beyond 102 KB behind a "[Message clipped]" link.
     assert len(weekly_html.encode()) < 100_000
+
+
+def test_plain_text_opens_with_the_banner_and_shares_the_incubator_sentence(weekly: ReportContent) -> None:
+    from parkops.report.text import render_text
+
+    readiness = Readiness(weekly.period, problems=[HELD])
+    text = render_text(replace(weekly, readiness=readiness))
+    lines = text.splitlines()
+    assert lines[3] == f"【注意】{readiness.banner_headline}" and lines[4] == f"- {HELD}"
+    assert "上月报送的42家孵化器中已报送40家，未报送2家（张江药谷孵化器、临港智造空间）。" in text
+    no_data = render_text(replace(weekly, readiness=Readiness(weekly.period, problems=["无数据"], has_data=False)))
+    assert "【注意】本期没有数据" in no_data and "日均" not in no_data and "\n数据质量\n" in no_data
+    assert "【注意】" not in render_text(replace(weekly, readiness=Readiness(weekly.period)))

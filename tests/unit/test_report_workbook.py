@@ -14,6 +14,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from support.report_content import sample_content
 
 from parkops.report.content import DetailTable, ReportContent
+from parkops.report.readiness import Readiness
 from parkops.report.workbook import MAX_COLUMN_WIDTH, README_SHEET, build_workbook, display_width
 
 
@@ -156,3 +157,49 @@ def test_rows_must_match_the_headers(weekly: ReportContent) -> None:
     formats = DetailTable("格式", "标题", ["甲", "乙"], [None], [(1, 2)])
     with pytest.raises(ValueError, match="2 headers but 1 number formats"):
         build_workbook(replace(weekly, details=[formats]))
+
+
+def _readme_texts(book: openpyxl.Workbook) -> list[str]:
+    sheet = book.worksheets[0]
+    return [value for row in sheet.iter_rows(values_only=True) for value in row if isinstance(value, str)]
+
+
+@pytest.mark.parametrize("has_data", [True, False], ids=["held", "no-data"])
+def test_a_report_not_ready_opens_its_first_sheet_with_the_banner(weekly: ReportContent, has_data: bool) -> None:
+    held = "企业登记（registrations）：2025-03-09 的交付被质量闸门扣留（18.1% 的行被隔离）"
+    readiness = Readiness(weekly.period, problems=[held], has_data=has_data, first_data_day=None)
+    book = openpyxl.load_workbook(io.BytesIO(build_workbook(replace(weekly, readiness=readiness))))
+    assert book.sheetnames[0] == README_SHEET
+    texts = _readme_texts(book)
+    headline = readiness.banner_headline
+    assert headline and texts[1] == headline  # right under the title, before the period and the sheet list
+    assert ("数据未就绪" in headline) == has_data and ("本期没有数据" in headline) != has_data
+    assert texts[2] == f"· {held}"
+    banner = book.worksheets[0]["A3"]
+    assert banner.font.bold and banner.font.color.rgb.endswith("B42318") and banner.fill.fgColor.rgb.endswith("FDE4E1")
+    assert "A3:B3" in {str(merged) for merged in book.worksheets[0].merged_cells.ranges}
+
+
+def test_a_ready_report_has_no_banner(weekly: ReportContent, workbook: openpyxl.Workbook) -> None:
+    ready = openpyxl.load_workbook(io.BytesIO(build_workbook(replace(weekly, readiness=Readiness(weekly.period)))))
+    assert _readme_texts(ready) == _readme_texts(workbook)
+    assert not any("数据未就绪" in text or "本期没有数据" in text for text in _readme_texts(ready))
+
+
+def test_row_number_formats_replace_the_columns_per_row(weekly: ReportContent) -> None:
+    table = DetailTable(
+        "按行格式",
+        "标题",
+        ["指标", "值"],
+        [None, "#,##0.0"],
+        [("园区", 3), ("日均", 122.24)],
+        row_number_formats=[[None, "#,##0"], [None, "#,##0.0"]],
+    )
+    sheet = openpyxl.load_workbook(io.BytesIO(build_workbook(replace(weekly, details=[table]))))["按行格式"]
+    assert [(sheet["B3"].value, sheet["B3"].number_format), (sheet["B4"].value, sheet["B4"].number_format)] == [
+        (3, "#,##0"),
+        (pytest.approx(122.24), "#,##0.0"),
+    ]
+    short = replace(table, row_number_formats=[[None, "#,##0"]])
+    with pytest.raises(ValueError, match="row number formats"):
+        build_workbook(replace(weekly, details=[short]))

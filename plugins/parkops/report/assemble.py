@@ -16,6 +16,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from parkops.config import seeds_dir, sql_dir
+from parkops.report import formatting as fmt
 from parkops.report.content import (
     DailyNewTech,
     DailySeries,
@@ -278,7 +279,8 @@ def feed_quality(connection: sa.Connection, period: ReportPeriod, readiness: Rea
                 last_loaded_at=row.last_loaded_at if row else None,
                 data_through=data_through,
                 required=feed in required,
-                fresh=feed not in stale_feeds and last_delivery is not None,
+                # A period before any data is covered by no feed, whatever was delivered since.
+                fresh=feed not in stale_feeds and last_delivery is not None and readiness.has_data,
                 files_loaded=int(row.files_loaded) if row else 0,
                 files_rejected=int(row.files_rejected) if row else 0,
                 rows_loaded=int(row.rows_loaded) if row else 0,
@@ -340,6 +342,20 @@ def _detail_tables(
                     card.change,
                     "有数据" if card.data_status == "ok" else "暂无数据",
                 )
+                for card in content.kpis
+            ],
+            row_number_formats=[
+                [
+                    *(None,) * 4,
+                    fmt.kpi_excel_format(card.unit),
+                    fmt.kpi_excel_format(card.unit, card.target, trim=True),
+                    fmt.kpi_excel_format(card.unit, card.target_upper, trim=True),
+                    percent,
+                    None,
+                    fmt.kpi_excel_format(card.unit),
+                    fmt.kpi_excel_format(card.unit),
+                    None,
+                ]
                 for card in content.kpis
             ],
         ),
@@ -466,7 +482,7 @@ def _detail_tables(
                 "代码",
                 "最近交付",
                 "数据截至",
-                "最近加载（UTC）",
+                "最近加载（北京时间）",
                 "本期必需",
                 "数据新鲜",
                 "已加载文件",
@@ -482,7 +498,7 @@ def _detail_tables(
                     feed.feed,
                     feed.last_delivery,
                     feed.data_through,
-                    feed.last_loaded_at,
+                    feed.last_loaded_beijing,
                     "是" if feed.required else "否",
                     "是" if feed.fresh else "否",
                     feed.files_loaded,
@@ -519,6 +535,7 @@ def assemble(
         recurring=recurring_episodes(connection, period),
         incubators=incubators,
         quality=feed_quality(connection, period, readiness),
+        readiness=readiness,
     )
     content.details.extend(_detail_tables(connection, content, incubator_rows))
     return content

@@ -13,7 +13,6 @@ down to a 375-pixel phone screen.
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import math
 
@@ -117,6 +116,8 @@ def _month_day(value: float, _position: object = None) -> str:
 DAILY_CID = "daily-new-tech@parkops"
 DAILY_FILENAME = "daily_new_tech.png"
 DAILY_TITLE = "每日新增科技企业"
+DAILY_UNIT = "（家）"
+DAILY_BAR_WIDTH = 0.8  # days
 DAILY_HEIGHT_PX = 340
 NO_DATA_HEIGHT_PX = 160
 MAX_DATE_TICKS = 6
@@ -133,19 +134,30 @@ def daily_new_tech_chart(series: DailySeries, period: ReportPeriod) -> ChartImag
         alt = f"{DAILY_TITLE}：{period.label}暂无数据（{target_label}）。"
         return _chart(figure, cid=DAILY_CID, filename=DAILY_FILENAME, alt=alt, width_px=width_px, height_px=height_px)
 
+    figure = daily_new_tech_figure(series, period)
     points = sorted(series.points, key=lambda point: point.date)
-    days = [point.date for point in points]
+    alt = _daily_alt(series, period, points, target_label)
+    return _chart(figure, cid=DAILY_CID, filename=DAILY_FILENAME, alt=alt, width_px=width_px, height_px=height_px)
+
+
+def daily_new_tech_figure(series: DailySeries, period: ReportPeriod) -> Figure:
+    """The figure of :func:`daily_new_tech_chart` for a series with points (tests measure its layout)."""
+    target_label = f"目标 {_format_number(series.target_per_day)}家/日"
+    points = sorted(series.points, key=lambda point: point.date)
+    # Day numbers, not dates: a fraction of a day added to a date is lost (date + 0.7 days is the date).
+    days = [mdates.date2num(point.date) for point in points]
     counts = [point.new_tech_enterprises for point in points]
-    colours = [IN_PERIOD_BLUE if period.start <= day <= period.end else BEFORE_PERIOD_BLUE for day in days]
+    colours = [IN_PERIOD_BLUE if period.start <= point.date <= period.end else BEFORE_PERIOD_BLUE for point in points]
     # None leaves a gap in the line: matplotlib does not draw segments touching NaN.
     rolling = [math.nan if point.rolling_30d_per_day is None else point.rolling_30d_per_day for point in points]
 
-    figure = _new_figure(width_px, height_px)
-    _title(figure, DAILY_TITLE)
+    figure = _new_figure(CHART_WIDTH_PX, DAILY_HEIGHT_PX)
+    # The unit goes with the title: above the value axis it ran into the legend.
+    _title(figure, DAILY_TITLE + DAILY_UNIT)
     # The right margin leaves room for a date label centred on the last day.
     axes = figure.add_axes((0.1, 0.12, 0.84, 0.6))
     _style_axes(axes)
-    axes.bar(days, counts, width=0.8, color=colours, linewidth=0)
+    axes.bar(days, counts, width=DAILY_BAR_WIDTH, color=colours, linewidth=0)
     (rolling_line,) = axes.plot(days, rolling, color=ROLLING_ORANGE, linewidth=2.4, label="近30日日均")
     target_line = axes.axhline(
         series.target_per_day, color=TARGET_RED, linewidth=1.6, linestyle=(0, (5, 3)), label=target_label
@@ -153,24 +165,13 @@ def daily_new_tech_chart(series: DailySeries, period: ReportPeriod) -> ChartImag
 
     top = max([*counts, series.target_per_day, *(value for value in rolling if not math.isnan(value))])
     axes.set_ylim(0, top * 1.18 if top > 0 else 1)
-    axes.set_xlim(days[0] - dt.timedelta(days=0.7), days[-1] + dt.timedelta(days=0.7))
+    margin = DAILY_BAR_WIDTH / 2 + 0.3  # the first and the last bar whole, with a little air
+    axes.set_xlim(days[0] - margin, days[-1] + margin)
     axes.yaxis.set_major_locator(ticker.MaxNLocator(nbins=4, integer=True))
     axes.yaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _position: f"{value:,.0f}"))
     axes.grid(axis="y", color=GRID, linewidth=0.8)
-    # The unit above the value axis: beside it, it would cost a phone-width chart its margin.
-    axes.annotate(
-        "家",
-        xy=(0, 1),
-        xycoords="axes fraction",
-        xytext=(-6, 8),
-        textcoords="offset points",
-        ha="right",
-        va="bottom",
-        fontsize=TEXT_SIZE,
-        color=INK,
-    )
 
-    weeks = (days[-1] - days[0]).days / 7
+    weeks = (days[-1] - days[0]) / 7
     axes.xaxis.set_major_locator(
         mdates.WeekdayLocator(byweekday=mdates.MO, interval=max(1, math.ceil(weeks / MAX_DATE_TICKS)))
     )
@@ -193,9 +194,7 @@ def daily_new_tech_chart(series: DailySeries, period: ReportPeriod) -> ChartImag
         columnspacing=1.4,
         labelcolor=INK,
     )
-
-    alt = _daily_alt(series, period, points, target_label)
-    return _chart(figure, cid=DAILY_CID, filename=DAILY_FILENAME, alt=alt, width_px=width_px, height_px=height_px)
+    return figure
 
 
 def _daily_alt(series: DailySeries, period: ReportPeriod, points: list[DailyNewTech], target_label: str) -> str:
@@ -223,8 +222,21 @@ KPI_STATUS = {
     False: ("进度落后", BEHIND_ORANGE),
     None: ("无目标判断", UNJUDGED_GREY),
 }
+KPI_MIN_OFF_TARGET_PX = 3.0
 KPI_TOP_PX = 84  # title and legend
 KPI_BOTTOM_PX = 40  # percent axis
+
+
+def _kpi_bar_length(percent: float, off_target: float) -> float:
+    """The drawn length of a bar of ``percent``: 0 to the cap, and never within ``off_target``
+    (percent units) of 100 unless it is 100 %."""
+    length = min(max(percent, 0.0), KPI_BAR_CAP_PERCENT)
+    labelled = round(percent, 1)  # as the label reads: a 99.99999 % from float division is 100.0 %
+    if labelled < 100:
+        return min(length, max(0.0, 100 - off_target))
+    if labelled > 100:
+        return max(length, 100 + off_target)
+    return 100.0
 
 
 def kpi_attainment_chart(kpis: list[KpiCard]) -> ChartImage:
@@ -256,17 +268,20 @@ def kpi_attainment_chart(kpis: list[KpiCard]) -> ChartImage:
     axes.spines["bottom"].set_bounds(0, KPI_BAR_CAP_PERCENT)  # the room right of it is for value labels
     axes.tick_params(axis="y", length=0, pad=8)
 
+    label_room = 42.0  # percent units to the right of the cap for "213.4%"
+    axis_span = KPI_BAR_CAP_PERCENT + label_room
     percents = [kpi.attainment * 100 for kpi in eligible]
-    drawn = [min(max(percent, 0.0), KPI_BAR_CAP_PERCENT) for percent in percents]
+    # A bar short of (or past) 100 % ends at least KPI_MIN_OFF_TARGET_PX from the 100 % line: at this
+    # scale 99.7 % is 0.4 px short, and would read as reached. The label gives the true value.
+    off_target = KPI_MIN_OFF_TARGET_PX * axis_span / ((0.97 - left) * width_px)
+    drawn = [_kpi_bar_length(percent, off_target) for percent in percents]
     positions = list(range(len(eligible)))
     colours = [KPI_STATUS[kpi.on_track][1] for kpi in eligible]
     axes.barh(positions, drawn, height=0.62, color=colours, linewidth=0)
     axes.set_yticks(positions, names)
     axes.invert_yaxis()  # first KPI on top
-    axes.axvline(100, color=INK, linewidth=1.2, linestyle=(0, (4, 3)))
-
-    label_room = 42.0  # percent units to the right of the cap for "213.4%"
-    axes.set_xlim(0, KPI_BAR_CAP_PERCENT + label_room)
+    axes.axvline(100, color=INK, linewidth=1.2, linestyle=(0, (4, 3)), zorder=3)
+    axes.set_xlim(0, axis_span)
     axes.set_ylim(len(eligible) - 0.5, -0.5)
     for position, percent, bar_end in zip(positions, percents, drawn, strict=True):
         if percent > KPI_BAR_CAP_PERCENT:

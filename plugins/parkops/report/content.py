@@ -14,6 +14,10 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from parkops.report.periods import ReportPeriod
+from parkops.report.readiness import Readiness
+
+# China has kept UTC+8 without daylight saving since 1991; a fixed offset needs no tz database.
+BEIJING_OFFSET = dt.timedelta(hours=8)
 
 
 @dataclass(frozen=True)
@@ -136,6 +140,16 @@ class IncubatorSummary:
     basis: Literal["complete", "cutoff", "latest"]  # monthly: why it was sent now; weekly: latest
     cutoff_date: dt.date | None  # monthly: the configured cut-off day of the following month
 
+    @property
+    def reported_of_expected(self) -> int:
+        """Of the incubators due (those of the month before), how many reported for report_month."""
+        return self.expected - len(self.missing)
+
+    @property
+    def newly_reported(self) -> int:
+        """Incubators that reported for report_month without having reported for the month before."""
+        return self.reported - self.reported_of_expected
+
 
 @dataclass(frozen=True)
 class FeedQuality:
@@ -154,6 +168,11 @@ class FeedQuality:
     rows_quarantined: int
 
     @property
+    def last_loaded_beijing(self) -> dt.datetime | None:
+        """``last_loaded_at`` in Beijing time (naive), as every time shown to people."""
+        return None if self.last_loaded_at is None else self.last_loaded_at + BEIJING_OFFSET
+
+    @property
     def quarantine_share(self) -> float | None:
         received = self.rows_loaded + self.rows_quarantined
         return self.rows_quarantined / received if received else None
@@ -168,6 +187,9 @@ class DetailTable:
     headers: list[str]
     number_formats: list[str | None]  # e.g. "#,##0", "0.0%", "yyyy-mm-dd"; None = general
     rows: list[tuple[object, ...]]
+    # Where a column's format differs by row (KPIs, each in its own unit): one list per row, replacing
+    # number_formats for that row.
+    row_number_formats: list[list[str | None]] | None = None
 
 
 @dataclass(frozen=True)
@@ -184,6 +206,9 @@ class ReportContent:
     incubators: IncubatorSummary
     quality: list[FeedQuality]
     details: list[DetailTable] = field(default_factory=list)
+    # Whether the period's data is in (held, missing or late inputs; a period before any data): every
+    # presentation opens with its banner. assemble always sets it; None only in hand-built content.
+    readiness: Readiness | None = None
 
 
 @dataclass(frozen=True)

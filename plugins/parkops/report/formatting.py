@@ -393,3 +393,26 @@ def datetime_short(moment: dt.datetime | None) -> str:
     if moment is None:
         return DASH
     return f"{date_short(moment.date())} {moment:%H:%M}"
+
+
+# --- Excel number formats: the same precision rules for the workbook's cells --------------------
+
+EXCEL_COUNT = "#,##0"
+EXCEL_DECIMAL = "#,##0.0"
+
+
+def kpi_excel_format(unit: str, value: float | None = None, *, trim: bool = False) -> str:
+    """The Excel number format of a KPI value in ``unit``, by the rules of :func:`kpi_number`: counts
+    whole, rates and percent numbers with one decimal (the unit stands in its own column); ``trim``
+    shows a whole-valued target whole, as ``≥200`` rather than ``≥200.0``.
+
+    >>> kpi_excel_format("家"), kpi_excel_format("家/日"), kpi_excel_format("%")
+    ('#,##0', '#,##0.0', '#,##0.0')
+    >>> kpi_excel_format("家/日", 200, trim=True), kpi_excel_format("家/日", 3.5, trim=True)
+    ('#,##0', '#,##0.0')
+    """
+    if unit in COUNT_UNITS:
+        return EXCEL_COUNT
+    if trim and value is not None and float(value).is_integer():
+        return EXCEL_COUNT
+    return EXCEL_DECIMAL

@@ -49,9 +49,6 @@ RECURRING_NEEDS_KPI = "recurring_needs"
 
 MISSING_NAMES_SHOWN = 5
 
-# China has kept UTC+8 without daylight saving since 1991; a fixed offset needs no tz database.
-SHANGHAI = dt.timezone(dt.timedelta(hours=8))
-
 _ENVIRONMENT = jinja2.Environment(
     loader=jinja2.PackageLoader("parkops.report", "templates"),
     autoescape=True,  # every value is text from the warehouse: park and incubator names included
@@ -260,25 +257,30 @@ def _episode_views(episodes: list[RecurringEpisode]) -> list[EpisodeView]:
 
 
 def _names(names: list[str]) -> str:
-    """``甲、乙、丙`` or, past a handful, ``甲、乙、丙、丁、戊等7家``."""
+    """``甲、乙、丙`` or, past a handful, ``甲、乙、丙、丁、戊等`` (the count stands before the names)."""
     if len(names) <= MISSING_NAMES_SHOWN:
         return "、".join(names)
-    return "、".join(names[:MISSING_NAMES_SHOWN]) + f"等{len(names)}家"
+    return "、".join(names[:MISSING_NAMES_SHOWN]) + "等"
 
 
-def _incubator_basis(summary: IncubatorSummary) -> str:
-    """The sentence saying which reports the figures rest on."""
+def incubator_basis(summary: IncubatorSummary) -> str:
+    """The sentence saying which reports the figures rest on: of the incubators due (those that
+    reported for the month before), how many reported and which did not; reports of incubators not
+    due are counted apart, so the two counts always add up to the incubators due."""
     if summary.report_month is None:
         return "暂无孵化器月报。"
     month = f"{summary.report_month.month}月月报"
-    missing = f"，未报送：{_names(summary.missing)}" if summary.missing else ""
+    newly = f"；另有{summary.newly_reported}家新增报送" if summary.newly_reported else ""
+    if summary.expected == 0:
+        return f"{fmt.month_label(summary.report_month)}月报已报送{summary.reported}家。"
     if summary.basis == "complete":
-        return f"全部{summary.expected}家孵化器已报送{month}。"
+        return f"全部{summary.expected}家孵化器已报送{month}{newly}。"
+    missing = f"，未报送{len(summary.missing)}家（{_names(summary.missing)}）" if summary.missing else ""
+    due = f"上月报送的{summary.expected}家孵化器中已报送{summary.reported_of_expected}家{missing}{newly}"
     if summary.basis == "cutoff":
-        cutoff = fmt.date_short(summary.cutoff_date) if summary.cutoff_date else "截止日"
-        return f"截至截止日（{cutoff}）已报送{summary.reported}/{summary.expected}家{missing}。"
-    month_label = fmt.month_label(summary.report_month)
-    return f"最新为{month_label}月报，已报送{summary.reported}/{summary.expected}家{missing}。"
+        cutoff = f"截至{fmt.date_short(summary.cutoff_date)}（截止日）" if summary.cutoff_date else "截止日时"
+        return f"{cutoff}，{due}。"
+    return f"最新为{fmt.month_label(summary.report_month)}月报：{due}。"
 
 
 def _incubator_facts(summary: IncubatorSummary) -> list[FactView]:
@@ -308,9 +310,7 @@ def _feed_view(feed: FeedQuality, period_end: dt.date) -> FeedView:
     else:
         # Short forms keep the table narrow enough for a phone; the year shows only when it differs.
         through = f"{feed.data_through.month}月" if feed.feed in MONTHLY_FEEDS else fmt.date_short(feed.data_through)
-    loaded = None
-    if feed.last_loaded_at is not None:
-        loaded = feed.last_loaded_at.replace(tzinfo=dt.UTC).astimezone(SHANGHAI).replace(tzinfo=None)
+    loaded = feed.last_loaded_beijing
     share = feed.quarantine_share
     if not feed.rows_quarantined or share is None:
         share_text = None
@@ -398,14 +398,19 @@ def _view(content: ReportContent, charts: list[ChartImage]) -> dict[str, object]
         )
 
     incubators = content.incubators
+    readiness = content.readiness
     return {
+        "banner_headline": readiness.banner_headline if readiness else None,
+        "banner_reasons": readiness.banner_reasons if readiness else [],
+        "has_data": readiness.has_data if readiness else True,
         "title": report_title(content),
         "zone_name": content.zone_name,
         "report_heading": f"园区运行{period.report_name}",
         "period_label": period.label,
         "span_label": period.span_label,
         "generated": fmt.datetime_long(content.generated_at),
-        "preheader": _kpi_summary(content.kpis) + daily_text,
+        # The inbox preview: the warning first, when there is one.
+        "preheader": (readiness and readiness.banner_headline) or _kpi_summary(content.kpis) + daily_text,
         "summary_lines": summary_lines,
         "kpi_groups": groups,
         "period_word": period_word,
@@ -432,7 +437,7 @@ def _view(content: ReportContent, charts: list[ChartImage]) -> dict[str, object]
         "incubator_title": (
             f"孵化器（{fmt.month_label(incubators.report_month)}月报）" if incubators.report_month else "孵化器"
         ),
-        "incubator_basis": _incubator_basis(incubators),
+        "incubator_basis": incubator_basis(incubators),
         "incubator_facts": _incubator_facts(incubators),
         "feeds": [_feed_view(feed, period.end) for feed in content.quality],
         "any_optional_feed": any(not feed.required for feed in content.quality),

@@ -10,6 +10,8 @@ A report is never built on stale or failed data. For a period ending on day E it
   that failed, leaves the marts stale for that feed.
 - **not held**: no delivery of the period is held by the quality gate (``ops.quality_gate_batches``),
   and no delivery released since the latest rebuild is missing from the marts.
+- **has data**: the period does not end before the first day any required feed has data for (a
+  preview of a week before the warehouse's first delivery is a report of nothing).
 - **incubator reports** (monthly reports only): every incubator that reported for the month
   before has reported for the month (``complete``), or the configured cut-off day of the
   following month has come (``cutoff``: the report says how many are missing).
@@ -26,6 +28,7 @@ from typing import Literal
 
 import sqlalchemy as sa
 
+from parkops.report import formatting as fmt
 from parkops.report.periods import ReportPeriod
 
 FEED_NAMES_CN = {
@@ -62,10 +65,31 @@ class Readiness:
     waiting_for: list[str] = field(default_factory=list)  # what it still waits for before the cut-off
     incubator_basis: IncubatorBasis = "latest"
     cutoff_date: dt.date | None = None
+    has_data: bool = True  # False when the period ends before the first day any required feed has data for
+    first_data_day: dt.date | None = None  # that first day (None when nothing is loaded yet)
 
     @property
     def ready(self) -> bool:
         return not self.problems and not self.waiting_for
+
+    @property
+    def banner_headline(self) -> str | None:
+        """The warning a report of this period opens with (HTML, workbook, plain text), or None when ready."""
+        if not self.has_data:
+            since = (
+                f"数据自{fmt.date_long(self.first_data_day)}起，本期早于此日期"
+                if self.first_data_day
+                else "尚无已加载的数据"
+            )
+            return f"本期没有数据：{since}。"
+        if self.ready:
+            return None
+        return "数据未就绪：以下输入被扣留、缺失或滞后，本报告的数字不完整，不能作为正式报告发送。"
+
+    @property
+    def banner_reasons(self) -> list[str]:
+        """The reasons under :attr:`banner_headline`, one per input."""
+        return [] if self.ready else [*self.problems, *self.waiting_for]
 
     def as_dict(self) -> dict:
         return {
@@ -75,6 +99,7 @@ class Readiness:
             "waiting_for": self.waiting_for,
             "incubator_basis": self.incubator_basis,
             "cutoff_date": self.cutoff_date.isoformat() if self.cutoff_date else None,
+            "has_data": self.has_data,
         }
 
 
@@ -87,6 +112,16 @@ def cutoff_date(period: ReportPeriod, cutoff_day: int) -> dt.date:
 def _latest_loaded_delivery(connection: sa.Connection, feed: str) -> dt.date | None:
     return connection.execute(
         sa.text("select max(delivery_date) from ops.file_audit where feed = :feed and status = 'loaded'"),
+        {"feed": feed},
+    ).scalar_one()
+
+
+def _earliest_loaded_delivery(connection: sa.Connection, feed: str) -> dt.date | None:
+    """The first delivery whose data went in (a file since replaced by a corrected one included)."""
+    return connection.execute(
+        sa.text(
+            "select min(delivery_date) from ops.file_audit where feed = :feed and status in ('loaded', 'superseded')"
+        ),
         {"feed": feed},
     ).scalar_one()
 
@@ -161,6 +196,17 @@ def assess(
                 f"{FEED_NAMES_CN[feed]}（{feed}）：{got}，本期数据需要 {needed_delivery.isoformat()} 的交付"
                 f"（{period.end.isoformat()} 的数据）"
             )
+    # Data of day D arrives on D + 1: the first delivery carries the day before it.
+    first_deliveries = [
+        first for first in (_earliest_loaded_delivery(connection, feed) for feed in DAILY_FEEDS_REQUIRED) if first
+    ]
+    first_data_day = min(first_deliveries) - dt.timedelta(days=1) if first_deliveries else None
+    has_data = first_data_day is not None and period.end >= first_data_day
+    if first_data_day is not None and not has_data:
+        problems.append(
+            f"本期（{period.start.isoformat()} 至 {period.end.isoformat()}）没有数据：最早的交付为 "
+            f"{min(first_deliveries).isoformat()}（{first_data_day.isoformat()} 的数据）"
+        )
     for feed in feeds:
         loaded_now, seen = _rebuild_gap(connection, feed)
         if loaded_now and seen != loaded_now:
@@ -199,4 +245,4 @@ def assess(
                 f"上月报送的 {len(completeness.expected)} 家中尚缺 {len(completeness.missing)} 家；"
                 f"最迟于截止日 {cutoff.isoformat()} 按已报送数据发送"
             )
-    return Readiness(period, problems, waiting_for, basis, cutoff)
+    return Readiness(period, problems, waiting_for, basis, cutoff, has_data, first_data_day if not has_data else None)

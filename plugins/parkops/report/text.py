@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from parkops.report import formatting, naming
 from parkops.report.content import ReportContent
+from parkops.report.html import incubator_basis
 
 ON_TRACK_TEXT = {True: "进度达标", False: "进度落后", None: "无目标判断"}
 
@@ -14,9 +15,13 @@ def render_text(content: ReportContent) -> str:
     lines = [
         naming.report_title(content),
         f"{period.span_label}，生成于 {formatting.datetime_long(content.generated_at)}",
-        "",
-        "一、目标进度（截至" + formatting.date_long(period.end) + "）",
     ]
+    readiness = content.readiness
+    if readiness and readiness.banner_headline:
+        lines += ["", f"【注意】{readiness.banner_headline}", *(f"- {reason}" for reason in readiness.banner_reasons)]
+    if readiness and not readiness.has_data:
+        return "\n".join([*lines, "", *_quality_lines(content, "数据质量")]) + "\n"
+    lines += ["", "一、目标进度（截至" + formatting.date_long(period.end) + "）"]
     for card in content.kpis:
         if card.data_status != "ok":
             lines.append(f"- {card.kpi_name}：暂无数据")
@@ -59,12 +64,19 @@ def render_text(content: ReportContent) -> str:
     lines += [
         "",
         "五、孵化器",
-        f"报告期 {formatting.month_label(incubators.report_month)}：已报送 {incubators.reported} 家"
-        f"（上月报送 {incubators.expected} 家），高质量孵化器 {incubators.high_quality} 家"
+        incubator_basis(incubators),
+        f"高质量孵化器 {incubators.high_quality} 家"
         f"（目标 {formatting.decimal(incubators.high_quality_target, trim=True)} 家）。",
         "",
-        "六、数据质量",
+        *_quality_lines(content),
+        "",
+        "明细见附件 Excel；图表见本邮件的 HTML 版本。",
     ]
+    return "\n".join(lines) + "\n"
+
+
+def _quality_lines(content: ReportContent, heading: str = "六、数据质量") -> list[str]:
+    lines = [heading]
     for feed in content.quality:
         # A monthly feed's data_through is the first day of the last month it covers.
         through = (formatting.month_label if feed.feed == "incubator_reports" else formatting.date_long)(
@@ -75,5 +87,4 @@ def render_text(content: ReportContent) -> str:
             f"- {feed.feed_name}：数据截至 {through}，拒收文件 {feed.files_rejected} 个，"
             f"隔离 {formatting.count(feed.rows_quarantined)} 行{stale}"
         )
-    lines += ["", "明细见附件 Excel；图表见本邮件的 HTML 版本。"]
-    return "\n".join(lines) + "\n"
+    return lines

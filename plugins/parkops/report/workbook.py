@@ -41,6 +41,10 @@ HEADER_FONT = Font(bold=True, color="17426E")
 HEADER_FILL = PatternFill("solid", fgColor="EEF3F9")
 HEADER_BORDER = Border(bottom=Side(style="thin", color="C9D6E5"))
 HEADER_ALIGNMENT = Alignment(horizontal="center", vertical="center", wrap_text=True)
+BANNER_FONT = Font(bold=True, size=12, color="B42318")
+BANNER_REASON_FONT = Font(color="B42318")
+BANNER_FILL = PatternFill("solid", fgColor="FDE4E1")
+BANNER_ALIGNMENT = Alignment(vertical="top", wrap_text=True)
 
 # China has kept UTC+8 without daylight saving since 1991; document properties are stored in UTC.
 SHANGHAI_OFFSET = dt.timedelta(hours=8)
@@ -115,13 +119,28 @@ def _write_readme(sheet: Worksheet, content: ReportContent) -> None:
     sheet.title = README_SHEET
     _put(sheet, 1, 1, report_title(content))
     sheet["A1"].font = TITLE_FONT
+    row = 3
+    readiness = content.readiness
+    headline = readiness.banner_headline if readiness else None
+    if readiness and headline:
+        # The first thing a reader of the attachment sees: the figures below are not the period's.
+        for text, font in [
+            (headline, BANNER_FONT),
+            *((f"· {reason}", BANNER_REASON_FONT) for reason in readiness.banner_reasons),
+        ]:
+            cell = _put(sheet, row, 1, text)
+            cell.font, cell.fill, cell.alignment = font, BANNER_FILL, BANNER_ALIGNMENT
+            sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=2)
+            # Merged cells do not grow with wrapped text: about 36 wide characters fit a line of A:B.
+            sheet.row_dimensions[row].height = 16 * max(1, -(-display_width(text) // 72))
+            row += 1
+        row += 1
     lines: list[tuple[str, object, str | None]] = [
         ("报告期", f"{content.period.label}（{content.period.span_label}）", None),
         ("开始日期", content.period.start, "yyyy-mm-dd"),
         ("结束日期", content.period.end, "yyyy-mm-dd"),
         ("生成时间", content.generated_at, "yyyy-mm-dd hh:mm"),
     ]
-    row = 3
     for label, value, number_format in lines:
         _put(sheet, row, 1, label).font = Font(bold=True)
         cell = _put(sheet, row, 2, value)
@@ -167,9 +186,14 @@ def _write_table(sheet: Worksheet, table: DetailTable) -> None:
         cell.border = HEADER_BORDER
         cell.alignment = HEADER_ALIGNMENT
 
+    row_formats = table.row_number_formats or [table.number_formats] * len(table.rows)
+    if len(row_formats) != len(table.rows) or any(len(formats) != columns for formats in row_formats):
+        raise ValueError(
+            f"{table.sheet_name}: row number formats do not match {len(table.rows)} rows of {columns} columns"
+        )
     widths = [display_width(header) for header in table.headers]
-    for row_number, values in enumerate(table.rows, start=3):
-        for column, (value, number_format) in enumerate(zip(values, table.number_formats, strict=True), start=1):
+    for row_number, (values, formats) in enumerate(zip(table.rows, row_formats, strict=True), start=3):
+        for column, (value, number_format) in enumerate(zip(values, formats, strict=True), start=1):
             cell = _put(sheet, row_number, column, value)
             if number_format:
                 cell.number_format = number_format

@@ -274,7 +274,7 @@ def add_park_with_four_industries(engine: Engine) -> None:
 def test_park_evaluation(engine: Engine) -> None:
     add_park_with_four_industries(engine)
     build(engine, evaluation_staging())
-    rows = by_key(fetch(engine, "select * from mart.park_evaluation"), "year", "park_code")
+    rows = by_key(fetch(engine, "select * from mart.park_evaluation where is_latest_of_year"), "year", "park_code")
     assert len(rows) == 2 * 23  # every park (22 seeded + the test park) for 2024 and 2025
 
     def check(year: int, park: str, components: tuple, scored: int, score: str | None, rank, status) -> None:
@@ -302,13 +302,18 @@ def test_park_evaluation(engine: Engine) -> None:
     check(2024, "lingang", ("0", None, "100", None), 2, "45.4545", 3, "通报")
     check(2024, "shibo", ("0", None, None, None), 1, "0", 4, "通报")
     check(2024, "test_park", ("0", None, None, None), 1, "0", 4, "通报")
-    # 2025. 临港: new tech only, 100. 张江: (.3*50 + .2*100 + .25*0) / .75 = 46.6667 (K1 not visited).
+    # 2025, as of 2025-02-10 (the daily feeds' last day): January's incubator reports count, 2025Q1
+    # has not ended, so no key coverage yet. 临港: new tech only, 100. 张江: (.3*50 + .2*100) / .5 = 70.
     # 世博: (.3*0 + .25*100) / .55. 金桥: (.3*50 + .2*0 + .25*0) / .75 = 20, failing two years running.
     check(2025, "lingang", ("100", None, None, None), 1, "100", 1, "正常")
-    check(2025, "zhangjiang_core", ("50", "100", None, "0"), 3, "46.6667", 2, "通报")
+    check(2025, "zhangjiang_core", ("50", "100", None, None), 2, "70", 2, "正常")
     check(2025, "shibo", ("0", None, "100", None), 2, "45.4545", 3, "摘牌")
     check(2025, "jinqiao", ("50", "0", "0", None), 3, "20", 4, "摘牌")
     check(2025, "test_park", ("0", None, None, None), 1, "0", 5, "摘牌")
+    assert {(year, row["as_of_date"]) for (year, _), row in rows.items()} == {
+        (2024, D("2024-12-31")),
+        (2025, D("2025-02-10")),
+    }
 
     z2024 = rows[(2024, "zhangjiang_core")]
     assert (
@@ -326,6 +331,63 @@ def test_park_evaluation(engine: Engine) -> None:
     flagged = {park for (year, park), row in rows.items() if row["too_many_leading_industries"]}
     assert flagged == {"test_park"}
     assert rows[(2025, "test_park")]["leading_industry_count"] == 4
+
+
+def test_park_evaluation_as_of_a_date(engine: Engine) -> None:
+    """Each as-of date sees the data dated up to it: months and quarters once ended, needs resolved by then."""
+    staging = evaluation_staging()
+    # NSB2: raised on 2025-01-20, resolved on 2025-02-05 (the visit of 02-06 says so).
+    staging.visit("E5", "2025-01-20", park=SHIBO, uscc="SB2", needs=({"need_id": "NSB2"},))
+    staging.visit(
+        "E6",
+        "2025-02-06",
+        park=SHIBO,
+        uscc="SB2",
+        needs=({"need_id": "NSB2", "raised": "2025-01-20", "status": "已办结", "resolved": "2025-02-05"},),
+    )
+    build(engine, staging)
+    found = fetch(engine, "select * from mart.park_evaluation")
+    days = {row["as_of_date"] for row in found}
+    # 2024 is judged from its first visit (11-05; registrations from 03-01), 2025 from its first
+    # registration event (01-10; visits from 01-02); both daily feeds cover up to 2025-02-10.
+    assert min(day for day in days if day.year == 2024) == D("2024-11-05")
+    assert max(day for day in days if day.year == 2024) == D("2024-12-31")
+    assert (min(day for day in days if day.year == 2025), max(days)) == (D("2025-01-10"), D("2025-02-10"))
+    assert len(found) == len(days) * 22 and len(days) == 57 + 32
+    rows = by_key(found, "as_of_date", "park_code")
+
+    def check(day: str, park: str, components: tuple, score: str | None, rank, status) -> None:
+        row = rows[(D(day), park)]
+        assert (
+            row["new_tech_score"],
+            row["incubator_quality_score"],
+            row["needs_resolution_score"],
+            row["key_coverage_score"],
+            row["score"],
+            row["rank"],
+            row["status"],
+        ) == (*(num(value) for value in components), num(score), rank, status), (day, park)
+
+    # 2024-11-30: no month of incubator reports ended yet but November (INC_Z not high quality);
+    # no quarter ended: 张江 (.3*100 + .2*0 + .25*50) / .75 (NZ1 resolved 11-10 of NZ1, NZ2); 金桥 50.
+    check("2024-11-30", "zhangjiang_core", ("100", "0", "50", None), "56.6667", 1, "通报")
+    check("2024-11-30", "lingang", ("0", None, None, None), "0", 3, "通报")  # NL1 is raised on 12-01
+    # 2024-12-31: the year's final evaluation (as in test_park_evaluation).
+    check("2024-12-31", "zhangjiang_core", ("100", "100", "50", "100"), "87.5", 1, "正常")
+    # 2025-01-10: new tech 张江 1, 金桥 1; no month of 2025 ended. 金桥 is out of the failing band.
+    check("2025-01-10", "zhangjiang_core", ("100", None, None, None), "100", 1, "正常")
+    check("2025-01-10", "jinqiao", ("100", None, None, None), "100", 1, "正常")
+    check("2025-01-10", "shibo", ("0", None, "100", None), "45.4545", 3, "摘牌")
+    # 2025-01-31: January's reports count; 临港 2 new tech. 世博: NSB2 raised, not yet resolved.
+    check("2025-01-31", "zhangjiang_core", ("50", "100", None, None), "70", 2, "正常")
+    check("2025-01-31", "jinqiao", ("50", "0", None, None), "30", 3, "摘牌")
+    check("2025-01-31", "shibo", ("0", None, "50", None), "22.7273", 4, "摘牌")
+    # 2025-02-05: NSB2 resolved that day.
+    check("2025-02-05", "shibo", ("0", None, "100", None), "45.4545", 3, "摘牌")
+    check("2025-02-04", "shibo", ("0", None, "50", None), "22.7273", 4, "摘牌")
+    latest = {park for (day, park), row in rows.items() if row["is_latest_of_year"]}
+    assert len(latest) == 22
+    assert {day for (day, _), row in rows.items() if row["is_latest_of_year"]} == {D("2024-12-31"), D("2025-02-10")}
 
 
 def test_every_kpi_has_a_figure_when_every_feed_covers_the_date(engine: Engine) -> None:
@@ -392,7 +454,8 @@ def test_example_queries_run_on_a_populated_warehouse(engine: Engine) -> None:
             results[query.path.stem] = connection.exec_driver_sql(text).fetchall()
     assert len(results["all_kpis_latest"]) == 11
     assert {row[-1] for row in results["all_kpis_latest"]} == {"ok"}
-    assert len(results["park_evaluation"]) == 22 and results["park_evaluation"][0][1:3] == (1, "lingang")
+    assert len(results["park_evaluation"]) == 22 and results["park_evaluation"][0][2:4] == (1, "lingang")
+    assert len(results["park_evaluation__month_ends"]) == 2 * 22  # 2025-01-31 and the latest day, 2025-02-10
     for name in ("hq_incubators", "needs_resolution", "key_coverage_quarter", "visits_per_staff_week"):
         assert len(results[name]) == 1 and results[name][0][-1] == "ok", name
     assert results["needs_resolution__open_by_park"], "NZ2 and NJ1 are open"

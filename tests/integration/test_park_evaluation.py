@@ -71,6 +71,9 @@ def test_a_past_period_shows_the_evaluation_as_of_its_end(five_week_warehouse, i
     ranks = [row.rank for row in content.parks.rows]
     assert ranks == sorted(ranks, key=lambda rank: (rank is None, rank or 0))
     assert (content.parks.year, content.parks.as_of) == (period.end.year, period.end)
+    sheet = next(table for table in content.details if table.sheet_name == "园区考核")
+    assert sheet.title == f"园区考核评估（2025年，截至{period.end.isoformat()}）与本期数据"
+    assert [(row[1], row[3]) for row in sheet.rows] == [(row.park_code, row.score) for row in content.parks.rows]
 
 
 def test_mart_holds_the_evaluation_as_of_every_day(five_week_warehouse, inputs):

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from support.staging_rows import YEAR_2024, D, Staging, by_key, fetch, num, progress
 
-from parkops import docs
+from parkops import cli, docs
 from parkops.pipeline import reference, transform
 from parkops.warehouse import create_warehouse_engine
 
@@ -331,6 +331,18 @@ def test_park_evaluation(engine: Engine) -> None:
     flagged = {park for (year, park), row in rows.items() if row["too_many_leading_industries"]}
     assert flagged == {"test_park"}
     assert rows[(2025, "test_park")]["leading_industry_count"] == 4
+
+
+def test_progress_lists_the_latest_evaluation(engine: Engine) -> None:
+    """parkops.cli progress: the latest year's evaluation as of its latest day, once per park."""
+    build(engine, evaluation_staging())
+    with engine.connect() as connection:
+        lines = cli.service_measures(connection)
+    heading = lines.index("园区考核评估 (2025年, 截至2025-02-10)")
+    ranking = lines[heading + 1].splitlines()[2:]  # after the header and the rule
+    assert len(ranking) == 22
+    assert ranking[0].split()[:4] == ["1", "临港园", "100", "正常"]
+    assert ranking[1].split()[:4] == ["2", "张江核心园", "70", "正常"]  # as in test_park_evaluation
 
 
 def test_park_evaluation_as_of_a_date(engine: Engine) -> None:

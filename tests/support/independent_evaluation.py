@@ -16,8 +16,9 @@ As of day D, for the year Y of D, from the data dated 1 January of Y to D:
   the park of its latest such report; score = share high quality (%).
 * needs_resolution: needs (current record, its park) raised 1 January..D; resolved when 已办结 with
   resolved_date <= D; score = resolved / raised * 100.
-* key_coverage: mean of the park's quarterly coverage (%) over the quarters of Y that ended on or
-  before D in which the park has key firms.
+* key_coverage: mean, over the quarters of Y up to D's own in which the park has key firms, of the
+  quarter's coverage (%) from the data dated up to D: an ended quarter whole, D's quarter to date
+  (key firms known by D, visits from the quarter's start to D; once a visit is dated in it).
 * score: the weighted mean over the components with data (weights from the seeds, rescaled),
   rounded to 4 decimals; rank 1 = best (ties share), band: score < failing_score_below; status
   摘牌 when also in the band in Y - 1's final evaluation (as of 31 December), 通报, else 正常.
@@ -40,7 +41,8 @@ from support.independent_feeds import (
     ALL_PARKS,
     RESOLVED,
     current_needs,
-    key_coverage,
+    key_coverage_to_date,
+    quarter_start,
     read_enterprise_history,
     read_incubator_reports,
     read_visits,
@@ -75,7 +77,9 @@ class EvaluationInputs:
     new_tech: dict[tuple[date, str], int]  # (event date, park_code) -> new tech enterprises that day
     needs: list[NeedFacts] = field(default_factory=list)
     incubator_reports: list[IncubatorFacts] = field(default_factory=list)
-    key_coverage: dict[tuple[date, str], Fraction | float] = field(default_factory=dict)  # (quarter, park) -> %
+    # (day, park) -> % coverage of the day's quarter from the data dated up to that day; a quarter's
+    # last day holds the ended quarter's figure. No entry: no key firm in the park (or no data).
+    key_coverage: dict[tuple[date, str], Fraction | float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -176,9 +180,15 @@ def evaluate_parks(inputs: EvaluationInputs, as_of: date, rules: Rules | None = 
             if need.resolved_date is not None and need.resolved_date <= as_of:
                 resolved[need.park_code] += 1
 
+    current_quarter = quarter_start(as_of)
+    counted_days = {as_of}  # D's quarter to date, and the last day of each earlier quarter of the year
+    quarter = year_start
+    while quarter < current_quarter:
+        counted_days.add(_quarter_end(quarter))
+        quarter = date(quarter.year, quarter.month + 3, 1)
     coverage: dict[str, list[Fraction]] = defaultdict(list)
-    for (quarter, park), percent in inputs.key_coverage.items():
-        if park != ALL_PARKS and year_start <= quarter and _quarter_end(quarter) <= as_of:
+    for (day, park), percent in inputs.key_coverage.items():
+        if park != ALL_PARKS and day in counted_days:
             coverage[park].append(Fraction(percent))
 
     partial: dict[str, dict[str, object]] = {}
@@ -254,17 +264,24 @@ def read_evaluation_inputs(landing: Path, first: date, last: date, seeds_dir: Pa
         IncubatorFacts(incubator_id, month, report.park_code, report.is_high_quality)
         for (incubator_id, month), report in incubators.reports.items()
     ]
-    coverage = key_coverage(visits, read_enterprise_history(landing, first, last, seeds_dir))
     last_deliveries = [max(expected.delivery_date for expected in loaded)]
     last_deliveries += [max(visit.delivery_date for visit in visits.visits)] if visits.visits else []
+    covered_through = max(last_deliveries) - timedelta(days=1)
+    enterprises = read_enterprise_history(landing, first, last, seeds_dir)
+    coverage: dict[tuple[date, str], Fraction] = {}
+    day = min((visit.visit_date for visit in visits.visits), default=covered_through + timedelta(days=1))
+    while day <= covered_through:
+        for park, figures in key_coverage_to_date(visits, day, enterprises).items():
+            coverage[(day, park)] = Fraction(figures.visited * 100, figures.key_enterprises)
+        day += timedelta(days=1)
     return EvaluationInputs(
         registration_dates={row.event_date for expected in loaded for row in expected.valid_rows.values()},
         visit_dates={visit.visit_date for visit in visits.visits},
-        covered_through=max(last_deliveries) - timedelta(days=1),
+        covered_through=covered_through,
         new_tech=new_tech,
         needs=needs,
         incubator_reports=reports,
-        key_coverage={key: Fraction(c.visited * 100, c.key_enterprises) for key, c in coverage.items()},
+        key_coverage=coverage,
     )
 
 

@@ -343,8 +343,8 @@ comment on column mart.park_evaluation.incubators is 'Incubators with a report f
 comment on column mart.park_evaluation.incubator_quality_score is 'Share of those high-quality in that latest report, %; null without incubators';
 comment on column mart.park_evaluation.needs_raised is 'Needs raised from 1 January to as_of_date in the park (current record); null without needs';
 comment on column mart.park_evaluation.needs_resolution_score is 'Share of those needs 已办结 with resolved_date on or before as_of_date, %; null without needs';
-comment on column mart.park_evaluation.key_coverage_quarters is 'Quarters of the year ended by as_of_date in which the park has key enterprises';
-comment on column mart.park_evaluation.key_coverage_score is 'Mean quarterly key-enterprise coverage over those quarters, %; null without key enterprises';
+comment on column mart.park_evaluation.key_coverage_quarters is 'Quarters of the year up to that of as_of_date in which the park has key enterprises (that of as_of_date once a visit is dated in it)';
+comment on column mart.park_evaluation.key_coverage_score is 'Mean key-enterprise coverage over those quarters, %: an ended quarter whole, that of as_of_date to date (visits from its start to as_of_date); null without key enterprises';
 comment on column mart.park_evaluation.components_scored is 'Components with data (0-4); the weights of the others are rescaled away';
 comment on column mart.park_evaluation.score is 'Weighted mean of the component scores (weights rescaled over the components with data), 0-100; null when no component has data';
 comment on column mart.park_evaluation.rank is '1 = highest score as of the day among parks with a score; ties share the rank';

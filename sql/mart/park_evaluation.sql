@@ -48,21 +48,19 @@ calendar as (
     select
         cast(series.day as date) as as_of_date,
         cast(extract(year from series.day) as integer) as year,
-        -- the latest month and quarter ended on or before the day (the day itself may end them)
-        cast(date_trunc('month', series.day + interval '1 day') - interval '1 month' as date) as ended_month,
-        cast(date_trunc('quarter', series.day + interval '1 day') - interval '3 months' as date) as ended_quarter
+        -- the latest month ended on or before the day (the day itself may end it)
+        cast(date_trunc('month', series.day + interval '1 day') - interval '1 month' as date) as ended_month
     from bounds,
         generate_series(cast(bounds.first_day as timestamp), cast(bounds.last_day as timestamp), interval '1 day')
             as series (day)
 ),
 
--- Months and quarters of the day's own year only (none before the year's first one ends).
+-- Months of the day's own year only (none before the year's first one ends).
 days as (
     select
         as_of_date,
         year,
-        case when extract(year from ended_month) = year then ended_month end as complete_month,
-        case when extract(year from ended_quarter) = year then ended_quarter end as complete_quarter
+        case when extract(year from ended_month) = year then ended_month end as complete_month
     from calendar
 ),
 
@@ -104,7 +102,6 @@ running as (
         days.as_of_date,
         days.year,
         days.complete_month,
-        days.complete_quarter,
         parks.park_code,
         parks.park_name,
         parks.leading_industry_count,
@@ -182,24 +179,160 @@ incubator_quality as (
     group by month, park_code
 ),
 
--- key_coverage: as of D, mean of the quarterly coverage over the quarters of D's year ended by D in
--- which the park has key firms (a quarter to date would start every quarter near 0).
+-- key_coverage: as of D, the mean over the quarters of D's year up to D's own, with key firms in the
+-- park, of the quarter's coverage counting the data dated up to D: an ended quarter as
+-- mart.key_enterprise_coverage has it, D's quarter to date (its definition applied to the data up
+-- to D). D's quarter counts once a visit is dated in it by D, as the coverage mart's quarters run
+-- to the latest visit.
 evaluation_quarters as (
-    select distinct complete_quarter as quarter from park_days where complete_quarter is not null
+    select distinct
+        cast(date_trunc('quarter', as_of_date) as date) as quarter,
+        cast(date_trunc('year', as_of_date) as date) as year_start
+    from park_days
+),
+
+ended_coverage as (
+    select
+        evaluation_quarters.quarter,
+        coverage.park_code,
+        count(*) as quarters,
+        sum(coverage.coverage_pct) as coverage_sum
+    from evaluation_quarters
+    inner join mart.key_enterprise_coverage as coverage
+        on coverage.quarter_start < evaluation_quarters.quarter
+        and coverage.quarter_start >= evaluation_quarters.year_start
+    where coverage.park_code <> 'all' and coverage.key_enterprises > 0
+    group by evaluation_quarters.quarter, coverage.park_code
+),
+
+quarter_first_visits as (
+    select cast(date_trunc('quarter', visit_date) as date) as quarter, min(visit_date) as first_visit_date
+    from core.fct_visits
+    group by cast(date_trunc('quarter', visit_date) as date)
+),
+
+to_date_days as (
+    select distinct park_days.as_of_date, quarter_first_visits.quarter
+    from park_days
+    inner join quarter_first_visits
+        on quarter_first_visits.quarter = cast(date_trunc('quarter', park_days.as_of_date) as date)
+        and quarter_first_visits.first_visit_date <= park_days.as_of_date
+),
+
+first_flags as (
+    select uscc, min(visit_date) as first_flagged_on
+    from core.fct_visits
+    where is_key_enterprise
+    group by uscc
+),
+
+-- Key firms known by D: flagged in a visit dated up to D, or active and tagged in the version valid
+-- on D (whose park counts for a firm never visited).
+key_candidates as (
+    select to_date_days.as_of_date, to_date_days.quarter, first_flags.uscc, cast(null as text) as tagged_park_code
+    from to_date_days
+    inner join first_flags on first_flags.first_flagged_on <= to_date_days.as_of_date
+    union all
+    select to_date_days.as_of_date, to_date_days.quarter, tagged.uscc, tagged.park_code
+    from to_date_days
+    inner join core.dim_enterprise as tagged
+        on tagged.is_active and tagged.is_unicorn_or_champion
+        and tagged.valid_from <= to_date_days.as_of_date
+        and (tagged.valid_to is null or tagged.valid_to > to_date_days.as_of_date)
+),
+
+key_firms_to_date as (
+    select as_of_date, quarter, uscc, max(tagged_park_code) as tagged_park_code
+    from key_candidates
+    group by as_of_date, quarter, uscc
+),
+
+-- A firm's park as of D is that of its latest visit up to D: each visit day's last visit holds from
+-- that day to the firm's next visit day (exclusive).
+visit_day_parks as (
+    select uscc, visit_date, park_code
+    from (
+        select
+            uscc,
+            visit_date,
+            park_code,
+            row_number() over (
+                partition by uscc, visit_date
+                order by delivery_date desc, source_file desc, source_row_number desc
+            ) as recency
+        from core.fct_visits
+    ) as ranked
+    where recency = 1
+),
+
+visit_park_spans as (
+    select
+        uscc,
+        park_code,
+        visit_date as valid_from,
+        lead(visit_date) over (partition by uscc order by visit_date) as valid_to
+    from visit_day_parks
+),
+
+quarter_first_firm_visits as (
+    select uscc, cast(date_trunc('quarter', visit_date) as date) as quarter, min(visit_date) as first_visit_date
+    from core.fct_visits
+    group by uscc, cast(date_trunc('quarter', visit_date) as date)
+),
+
+located_to_date as (
+    select
+        key_firms_to_date.as_of_date,
+        coalesce(visit_park_spans.park_code, key_firms_to_date.tagged_park_code) as park_code,
+        quarter_first_firm_visits.uscc is not null as is_visited
+    from key_firms_to_date
+    left join visit_park_spans
+        on visit_park_spans.uscc = key_firms_to_date.uscc
+        and visit_park_spans.valid_from <= key_firms_to_date.as_of_date
+        and (visit_park_spans.valid_to is null or visit_park_spans.valid_to > key_firms_to_date.as_of_date)
+    left join quarter_first_firm_visits
+        on quarter_first_firm_visits.uscc = key_firms_to_date.uscc
+        and quarter_first_firm_visits.quarter = key_firms_to_date.quarter
+        and quarter_first_firm_visits.first_visit_date <= key_firms_to_date.as_of_date
+),
+
+-- Rounded as the coverage mart rounds coverage_pct, so the quarter's last day gives its figure.
+coverage_to_date as (
+    select
+        as_of_date,
+        park_code,
+        cast(
+            cast(sum(case when is_visited then 1 else 0 end) as numeric(20, 4)) * 100 / count(*)
+            as numeric(20, 4)
+        ) as coverage_pct
+    from located_to_date
+    where park_code is not null
+    group by as_of_date, park_code
 ),
 
 key_coverage as (
     select
-        evaluation_quarters.quarter,
-        coverage.park_code,
-        count(*) as key_coverage_quarters,
-        cast(avg(coverage.coverage_pct) as numeric(20, 4)) as key_coverage_score
-    from evaluation_quarters
-    inner join mart.key_enterprise_coverage as coverage
-        on coverage.quarter_start <= evaluation_quarters.quarter
-        and coverage.quarter_start >= cast(date_trunc('year', evaluation_quarters.quarter) as date)
-    where coverage.park_code <> 'all' and coverage.key_enterprises > 0
-    group by evaluation_quarters.quarter, coverage.park_code
+        park_days.as_of_date,
+        park_days.park_code,
+        coalesce(ended_coverage.quarters, 0)
+            + case when coverage_to_date.coverage_pct is not null then 1 else 0 end as key_coverage_quarters,
+        cast(
+            (coalesce(ended_coverage.coverage_sum, 0) + coalesce(coverage_to_date.coverage_pct, 0))
+            / nullif(
+                coalesce(ended_coverage.quarters, 0)
+                    + case when coverage_to_date.coverage_pct is not null then 1 else 0 end,
+                0
+            )
+            as numeric(20, 4)
+        ) as key_coverage_score
+    from park_days
+    left join ended_coverage
+        on ended_coverage.quarter = cast(date_trunc('quarter', park_days.as_of_date) as date)
+        and ended_coverage.park_code = park_days.park_code
+    left join coverage_to_date
+        on coverage_to_date.as_of_date = park_days.as_of_date
+        and coverage_to_date.park_code = park_days.park_code
+    where ended_coverage.quarters is not null or coverage_to_date.coverage_pct is not null
 ),
 
 components as (
@@ -230,7 +363,7 @@ components as (
         on incubator_quality.month = park_days.complete_month
         and incubator_quality.park_code = park_days.park_code
     left join key_coverage
-        on key_coverage.quarter = park_days.complete_quarter
+        on key_coverage.as_of_date = park_days.as_of_date
         and key_coverage.park_code = park_days.park_code
 ),
 

@@ -302,11 +302,11 @@ def test_park_evaluation(engine: Engine) -> None:
     check(2024, "lingang", ("0", None, "100", None), 2, "45.4545", 3, "通报")
     check(2024, "shibo", ("0", None, None, None), 1, "0", 4, "通报")
     check(2024, "test_park", ("0", None, None, None), 1, "0", 4, "通报")
-    # 2025, as of 2025-02-10 (the daily feeds' last day): January's incubator reports count, 2025Q1
-    # has not ended, so no key coverage yet. 临港: new tech only, 100. 张江: (.3*50 + .2*100) / .5 = 70.
+    # 2025, as of 2025-02-10 (the daily feeds' last day): January's incubator reports count; 2025Q1
+    # to date: K1 not visited, 0 %. 临港: new tech only, 100. 张江: (.3*50 + .2*100 + .25*0) / .75.
     # 世博: (.3*0 + .25*100) / .55. 金桥: (.3*50 + .2*0 + .25*0) / .75 = 20, failing two years running.
     check(2025, "lingang", ("100", None, None, None), 1, "100", 1, "正常")
-    check(2025, "zhangjiang_core", ("50", "100", None, None), 2, "70", 2, "正常")
+    check(2025, "zhangjiang_core", ("50", "100", None, "0"), 3, "46.6667", 2, "通报")
     check(2025, "shibo", ("0", None, "100", None), 2, "45.4545", 3, "摘牌")
     check(2025, "jinqiao", ("50", "0", "0", None), 3, "20", 4, "摘牌")
     check(2025, "test_park", ("0", None, None, None), 1, "0", 5, "摘牌")
@@ -342,11 +342,11 @@ def test_progress_lists_the_latest_evaluation(engine: Engine) -> None:
     ranking = lines[heading + 1].splitlines()[2:]  # after the header and the rule
     assert len(ranking) == 22
     assert ranking[0].split()[:4] == ["1", "临港园", "100", "正常"]
-    assert ranking[1].split()[:4] == ["2", "张江核心园", "70", "正常"]  # as in test_park_evaluation
+    assert ranking[1].split()[:4] == ["2", "张江核心园", "46.7", "通报"]  # as in test_park_evaluation
 
 
 def test_park_evaluation_as_of_a_date(engine: Engine) -> None:
-    """Each as-of date sees the data dated up to it: months and quarters once ended, needs resolved by then."""
+    """Each as-of date sees the data dated up to it: months once ended, the quarter to date, needs resolved by then."""
     staging = evaluation_staging()
     # NSB2: raised on 2025-01-20, resolved on 2025-02-05 (the visit of 02-06 says so).
     staging.visit("E5", "2025-01-20", park=SHIBO, uscc="SB2", needs=({"need_id": "NSB2"},))
@@ -381,17 +381,19 @@ def test_park_evaluation_as_of_a_date(engine: Engine) -> None:
         ) == (*(num(value) for value in components), num(score), rank, status), (day, park)
 
     # 2024-11-30: no month of incubator reports ended yet but November (INC_Z not high quality);
-    # no quarter ended: 张江 (.3*100 + .2*0 + .25*50) / .75 (NZ1 resolved 11-10 of NZ1, NZ2); 金桥 50.
-    check("2024-11-30", "zhangjiang_core", ("100", "0", "50", None), "56.6667", 1, "通报")
+    # 2024Q4 to date: K1 visited 11-05. 张江 .3*100 + .2*0 + .25*50 + .25*100 (NZ1 resolved 11-10 of
+    # NZ1, NZ2); 金桥 50.
+    check("2024-11-30", "zhangjiang_core", ("100", "0", "50", "100"), "67.5", 1, "正常")
     check("2024-11-30", "lingang", ("0", None, None, None), "0", 3, "通报")  # NL1 is raised on 12-01
     # 2024-12-31: the year's final evaluation (as in test_park_evaluation).
     check("2024-12-31", "zhangjiang_core", ("100", "100", "50", "100"), "87.5", 1, "正常")
-    # 2025-01-10: new tech 张江 1, 金桥 1; no month of 2025 ended. 金桥 is out of the failing band.
-    check("2025-01-10", "zhangjiang_core", ("100", None, None, None), "100", 1, "正常")
+    # 2025-01-10: new tech 张江 1, 金桥 1; no month of 2025 ended; 2025Q1 to date: K1 (张江) not
+    # visited, 0 %: 张江 (.3*100 + .25*0) / .55. 金桥 is out of the failing band.
+    check("2025-01-10", "zhangjiang_core", ("100", None, None, "0"), "54.5455", 2, "通报")
     check("2025-01-10", "jinqiao", ("100", None, None, None), "100", 1, "正常")
     check("2025-01-10", "shibo", ("0", None, "100", None), "45.4545", 3, "摘牌")
     # 2025-01-31: January's reports count; 临港 2 new tech. 世博: NSB2 raised, not yet resolved.
-    check("2025-01-31", "zhangjiang_core", ("50", "100", None, None), "70", 2, "正常")
+    check("2025-01-31", "zhangjiang_core", ("50", "100", None, "0"), "46.6667", 2, "通报")
     check("2025-01-31", "jinqiao", ("50", "0", None, None), "30", 3, "摘牌")
     check("2025-01-31", "shibo", ("0", None, "50", None), "22.7273", 4, "摘牌")
     # 2025-02-05: NSB2 resolved that day.
@@ -400,6 +402,26 @@ def test_park_evaluation_as_of_a_date(engine: Engine) -> None:
     latest = {park for (day, park), row in rows.items() if row["is_latest_of_year"]}
     assert len(latest) == 22
     assert {day for (day, _), row in rows.items() if row["is_latest_of_year"]} == {D("2024-12-31"), D("2025-02-10")}
+
+
+def test_park_evaluation_counts_the_current_quarter_to_date(engine: Engine) -> None:
+    """As of a day in a quarter, the quarter's coverage to date counts (as the year's final evaluation
+    would count it): 金桥's only key firm, visited in the first week of 2025Q1, is 100 % covered as
+    of every day after, though the quarter has not ended."""
+    staging = evaluation_staging()
+    staging.visit("E7", "2025-01-06", park=J, uscc="JK1", key=True)
+    build(engine, staging)
+    rows = by_key(fetch(engine, "select * from mart.park_evaluation"), "as_of_date", "park_code")
+    for day in ("2025-01-10", "2025-02-10"):
+        jinqiao, zhangjiang = rows[(D(day), "jinqiao")], rows[(D(day), "zhangjiang_core")]
+        assert (jinqiao["key_coverage_quarters"], jinqiao["key_coverage_score"]) == (1, num("100")), day
+        assert (zhangjiang["key_coverage_quarters"], zhangjiang["key_coverage_score"]) == (1, num("0")), day
+    # 2025-02-10, 金桥: new tech 50, January's reports 0, NJ1 open 0, key 100: 15 + 0 + 0 + 25.
+    assert rows[(D("2025-02-10"), "jinqiao")]["score"] == num("40")
+    # 2024Q4 to date on 11-30 (K1 visited 11-05), whole on 12-31.
+    for day in ("2024-11-30", "2024-12-31"):
+        assert rows[(D(day), "zhangjiang_core")]["key_coverage_score"] == num("100"), day
+    assert rows[(D("2024-11-30"), "jinqiao")]["key_coverage_score"] is None  # no key firm in 2024
 
 
 def test_every_kpi_has_a_figure_when_every_feed_covers_the_date(engine: Engine) -> None:

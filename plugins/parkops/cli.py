@@ -224,8 +224,8 @@ def service_measures(connection: sa.Connection) -> list[str]:
         text += ["", "孵化器 (按报告期)", format_table(["报告期", "报送孵化器", "高质量孵化器"], rows, {1, 2})]
     evaluation = fetch_frame(
         connection,
-        "select * from mart.park_evaluation where year = (select max(year) from mart.park_evaluation) "
-        "order by rank nulls last, park_code",
+        "select * from mart.park_evaluation where is_latest_of_year "
+        "and year = (select max(year) from mart.park_evaluation) order by rank nulls last, park_code",
     )
     if not evaluation.empty:
         rows = [
@@ -240,7 +240,7 @@ def service_measures(connection: sa.Connection) -> list[str]:
         ]
         text += [
             "",
-            f"园区考核评估 ({int(evaluation.iloc[0].year)}年, 截至目前数据)",
+            f"园区考核评估 ({int(evaluation.iloc[0].year)}年, 截至{evaluation.iloc[0].as_of_date:%Y-%m-%d})",
             format_table(["排名", "园区", "综合得分", "结果", "主导产业超过3个"], rows, {0, 2}),
         ]
     return text

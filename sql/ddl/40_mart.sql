@@ -306,6 +306,8 @@ comment on column mart.high_quality_incubators.reporting_incubators is 'Of which
 -- Park evaluation (园区考核评估), docs/measures.md; weights and thresholds in core.dim_park_evaluation_*.
 create table if not exists mart.park_evaluation (
     year integer not null,
+    as_of_date date not null,
+    is_latest_of_year boolean not null,
     park_code text not null,
     park_name text not null,
     new_tech_enterprises integer,
@@ -324,22 +326,29 @@ create table if not exists mart.park_evaluation (
     leading_industry_count integer not null,
     too_many_leading_industries boolean not null
 );
-comment on table mart.park_evaluation is '园区考核评估: yearly composite score per park (every park, every year with any data), rank, status (正常, 通报, 摘牌) and the 主导产业 check. Grain: year x park_code.';
-comment on column mart.park_evaluation.year is 'Calendar year evaluated';
+-- Columns added when the evaluation became one per as-of date (it was one per year): "create table
+-- if not exists" leaves an existing table alone, so existing warehouses get them here (idempotent;
+-- the rebuild replaces every row).
+alter table mart.park_evaluation add column if not exists as_of_date date;
+alter table mart.park_evaluation add column if not exists is_latest_of_year boolean;
+comment on table mart.park_evaluation is '园区考核评估 as of each day: per park, the composite score of the year of as_of_date from the data dated 1 January to as_of_date, rank, status (正常, 通报, 摘牌) and the 主导产业 check. Grain: as_of_date x park_code. Every park, every day from the first day both daily feeds have data in the year to 31 December or the latest day they cover; each year''s final (or latest) evaluation: where is_latest_of_year.';
+comment on column mart.park_evaluation.year is 'Calendar year evaluated (the year of as_of_date)';
+comment on column mart.park_evaluation.as_of_date is 'Evaluation as of this day: data dated from 1 January up to it (docs/measures.md, park evaluation)';
+comment on column mart.park_evaluation.is_latest_of_year is 'The year''s last as_of_date: 31 December for a past year, the latest day the daily feeds cover (the day before their latest delivery) for the current one';
 comment on column mart.park_evaluation.park_code is 'Park code (core.dim_park)';
 comment on column mart.park_evaluation.park_name is 'Park name in Chinese';
-comment on column mart.park_evaluation.new_tech_enterprises is 'New tech enterprises in the year (sum of the daily distinct counts); null when no registration event is loaded for the year';
-comment on column mart.park_evaluation.new_tech_score is 'new_tech_enterprises / the best park''s value * 100; null when no park has one';
-comment on column mart.park_evaluation.incubators is 'Incubators of the park with a report in the year (park of their latest report of the year)';
-comment on column mart.park_evaluation.incubator_quality_score is 'Share of those high-quality in their latest report of the year, %; null without incubators';
-comment on column mart.park_evaluation.needs_raised is 'Needs raised in the year in the park';
-comment on column mart.park_evaluation.needs_resolution_score is 'Resolution rate of those needs, %; null without needs';
-comment on column mart.park_evaluation.key_coverage_quarters is 'Quarters of the year in which the park has key enterprises';
-comment on column mart.park_evaluation.key_coverage_score is 'Mean quarterly key-enterprise coverage over those quarters, %; null without key enterprises';
+comment on column mart.park_evaluation.new_tech_enterprises is 'New tech enterprises from 1 January to as_of_date (sum of the daily distinct counts of mart.daily_new_tech_enterprises)';
+comment on column mart.park_evaluation.new_tech_score is 'new_tech_enterprises / the best park''s value that day * 100; null when no park has one';
+comment on column mart.park_evaluation.incubators is 'Incubators with a report for a month of the year ended by as_of_date, in the park of their latest such report';
+comment on column mart.park_evaluation.incubator_quality_score is 'Share of those high-quality in that latest report, %; null without incubators';
+comment on column mart.park_evaluation.needs_raised is 'Needs raised from 1 January to as_of_date in the park (current record); null without needs';
+comment on column mart.park_evaluation.needs_resolution_score is 'Share of those needs 已办结 with resolved_date on or before as_of_date, %; null without needs';
+comment on column mart.park_evaluation.key_coverage_quarters is 'Quarters of the year up to that of as_of_date in which the park has key enterprises (that of as_of_date once a visit is dated in it)';
+comment on column mart.park_evaluation.key_coverage_score is 'Mean key-enterprise coverage over those quarters, %: an ended quarter whole, that of as_of_date to date (visits from its start to as_of_date); null without key enterprises';
 comment on column mart.park_evaluation.components_scored is 'Components with data (0-4); the weights of the others are rescaled away';
 comment on column mart.park_evaluation.score is 'Weighted mean of the component scores (weights rescaled over the components with data), 0-100; null when no component has data';
-comment on column mart.park_evaluation.rank is '1 = highest score of the year among parks with a score; ties share the rank';
+comment on column mart.park_evaluation.rank is '1 = highest score as of the day among parks with a score; ties share the rank';
 comment on column mart.park_evaluation.in_failing_band is 'score below failing_score_below (core.dim_park_evaluation_rule); null without a score';
-comment on column mart.park_evaluation.status is '摘牌 when in the failing band this year and the previous year, 通报 when this year only, 正常 otherwise; null without a score';
+comment on column mart.park_evaluation.status is '摘牌 when in the failing band as of the day and in the previous year''s final evaluation (is_latest_of_year), 通报 when as of the day only, 正常 otherwise; null without a score';
 comment on column mart.park_evaluation.leading_industry_count is 'Leading industries configured for the park (core.dim_park)';
 comment on column mart.park_evaluation.too_many_leading_industries is 'More than max_leading_industries (主导产业不超过3个)';

@@ -1,10 +1,19 @@
--- Every park: its evaluation of :year (mart.park_evaluation) and its figures of the period.
+-- Every park: its evaluation of :year as of the period's end (mart.park_evaluation; the latest
+-- as-of date up to :period_end when the data ends earlier) and its figures of the period.
 with parks as (
     select park_code, park_name from core.dim_park
 ),
 
+evaluation_day as (
+    select max(as_of_date) as as_of_date
+    from mart.park_evaluation
+    where year = :year and as_of_date <= :period_end
+),
+
 evaluation as (
-    select * from mart.park_evaluation where year = :year
+    select park_evaluation.*
+    from mart.park_evaluation
+    inner join evaluation_day on evaluation_day.as_of_date = park_evaluation.as_of_date
 ),
 
 new_tech as (
@@ -30,6 +39,7 @@ needs_resolved as (
 
 final as (
     select
+        evaluation_day.as_of_date as evaluated_as_of,
         evaluation.rank,
         parks.park_code,
         parks.park_name,
@@ -41,6 +51,7 @@ final as (
         coalesce(needs_raised.needs_raised_in_period, 0) as needs_raised_in_period,
         coalesce(needs_resolved.needs_resolved_in_period, 0) as needs_resolved_in_period
     from parks
+    cross join evaluation_day
     left join evaluation on parks.park_code = evaluation.park_code
     left join new_tech on parks.park_code = new_tech.park_code
     left join needs_raised on parks.park_code = needs_raised.park_code

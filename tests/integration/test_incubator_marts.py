@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from support.staging_rows import YEAR_2024, D, Staging, by_key, fetch, num, progress
 
-from parkops import docs
+from parkops import cli, docs
 from parkops.pipeline import reference, transform
 from parkops.warehouse import create_warehouse_engine
 
@@ -274,7 +274,7 @@ def add_park_with_four_industries(engine: Engine) -> None:
 def test_park_evaluation(engine: Engine) -> None:
     add_park_with_four_industries(engine)
     build(engine, evaluation_staging())
-    rows = by_key(fetch(engine, "select * from mart.park_evaluation"), "year", "park_code")
+    rows = by_key(fetch(engine, "select * from mart.park_evaluation where is_latest_of_year"), "year", "park_code")
     assert len(rows) == 2 * 23  # every park (22 seeded + the test park) for 2024 and 2025
 
     def check(year: int, park: str, components: tuple, scored: int, score: str | None, rank, status) -> None:
@@ -302,13 +302,18 @@ def test_park_evaluation(engine: Engine) -> None:
     check(2024, "lingang", ("0", None, "100", None), 2, "45.4545", 3, "通报")
     check(2024, "shibo", ("0", None, None, None), 1, "0", 4, "通报")
     check(2024, "test_park", ("0", None, None, None), 1, "0", 4, "通报")
-    # 2025. 临港: new tech only, 100. 张江: (.3*50 + .2*100 + .25*0) / .75 = 46.6667 (K1 not visited).
+    # 2025, as of 2025-02-10 (the daily feeds' last day): January's incubator reports count; 2025Q1
+    # to date: K1 not visited, 0 %. 临港: new tech only, 100. 张江: (.3*50 + .2*100 + .25*0) / .75.
     # 世博: (.3*0 + .25*100) / .55. 金桥: (.3*50 + .2*0 + .25*0) / .75 = 20, failing two years running.
     check(2025, "lingang", ("100", None, None, None), 1, "100", 1, "正常")
     check(2025, "zhangjiang_core", ("50", "100", None, "0"), 3, "46.6667", 2, "通报")
     check(2025, "shibo", ("0", None, "100", None), 2, "45.4545", 3, "摘牌")
     check(2025, "jinqiao", ("50", "0", "0", None), 3, "20", 4, "摘牌")
     check(2025, "test_park", ("0", None, None, None), 1, "0", 5, "摘牌")
+    assert {(year, row["as_of_date"]) for (year, _), row in rows.items()} == {
+        (2024, D("2024-12-31")),
+        (2025, D("2025-02-10")),
+    }
 
     z2024 = rows[(2024, "zhangjiang_core")]
     assert (
@@ -326,6 +331,97 @@ def test_park_evaluation(engine: Engine) -> None:
     flagged = {park for (year, park), row in rows.items() if row["too_many_leading_industries"]}
     assert flagged == {"test_park"}
     assert rows[(2025, "test_park")]["leading_industry_count"] == 4
+
+
+def test_progress_lists_the_latest_evaluation(engine: Engine) -> None:
+    """parkops.cli progress: the latest year's evaluation as of its latest day, once per park."""
+    build(engine, evaluation_staging())
+    with engine.connect() as connection:
+        lines = cli.service_measures(connection)
+    heading = lines.index("园区考核评估 (2025年, 截至2025-02-10)")
+    ranking = lines[heading + 1].splitlines()[2:]  # after the header and the rule
+    assert len(ranking) == 22
+    assert ranking[0].split()[:4] == ["1", "临港园", "100", "正常"]
+    assert ranking[1].split()[:4] == ["2", "张江核心园", "46.7", "通报"]  # as in test_park_evaluation
+
+
+def test_park_evaluation_as_of_a_date(engine: Engine) -> None:
+    """Each as-of date sees the data dated up to it: months once ended, the quarter to date, needs resolved by then."""
+    staging = evaluation_staging()
+    # NSB2: raised on 2025-01-20, resolved on 2025-02-05 (the visit of 02-06 says so).
+    staging.visit("E5", "2025-01-20", park=SHIBO, uscc="SB2", needs=({"need_id": "NSB2"},))
+    staging.visit(
+        "E6",
+        "2025-02-06",
+        park=SHIBO,
+        uscc="SB2",
+        needs=({"need_id": "NSB2", "raised": "2025-01-20", "status": "已办结", "resolved": "2025-02-05"},),
+    )
+    build(engine, staging)
+    found = fetch(engine, "select * from mart.park_evaluation")
+    days = {row["as_of_date"] for row in found}
+    # 2024 is judged from its first visit (11-05; registrations from 03-01), 2025 from its first
+    # registration event (01-10; visits from 01-02); both daily feeds cover up to 2025-02-10.
+    assert min(day for day in days if day.year == 2024) == D("2024-11-05")
+    assert max(day for day in days if day.year == 2024) == D("2024-12-31")
+    assert (min(day for day in days if day.year == 2025), max(days)) == (D("2025-01-10"), D("2025-02-10"))
+    assert len(found) == len(days) * 22 and len(days) == 57 + 32
+    rows = by_key(found, "as_of_date", "park_code")
+
+    def check(day: str, park: str, components: tuple, score: str | None, rank, status) -> None:
+        row = rows[(D(day), park)]
+        assert (
+            row["new_tech_score"],
+            row["incubator_quality_score"],
+            row["needs_resolution_score"],
+            row["key_coverage_score"],
+            row["score"],
+            row["rank"],
+            row["status"],
+        ) == (*(num(value) for value in components), num(score), rank, status), (day, park)
+
+    # 2024-11-30: no month of incubator reports ended yet but November (INC_Z not high quality);
+    # 2024Q4 to date: K1 visited 11-05. 张江 .3*100 + .2*0 + .25*50 + .25*100 (NZ1 resolved 11-10 of
+    # NZ1, NZ2); 金桥 50.
+    check("2024-11-30", "zhangjiang_core", ("100", "0", "50", "100"), "67.5", 1, "正常")
+    check("2024-11-30", "lingang", ("0", None, None, None), "0", 3, "通报")  # NL1 is raised on 12-01
+    # 2024-12-31: the year's final evaluation (as in test_park_evaluation).
+    check("2024-12-31", "zhangjiang_core", ("100", "100", "50", "100"), "87.5", 1, "正常")
+    # 2025-01-10: new tech 张江 1, 金桥 1; no month of 2025 ended; 2025Q1 to date: K1 (张江) not
+    # visited, 0 %: 张江 (.3*100 + .25*0) / .55. 金桥 is out of the failing band.
+    check("2025-01-10", "zhangjiang_core", ("100", None, None, "0"), "54.5455", 2, "通报")
+    check("2025-01-10", "jinqiao", ("100", None, None, None), "100", 1, "正常")
+    check("2025-01-10", "shibo", ("0", None, "100", None), "45.4545", 3, "摘牌")
+    # 2025-01-31: January's reports count; 临港 2 new tech. 世博: NSB2 raised, not yet resolved.
+    check("2025-01-31", "zhangjiang_core", ("50", "100", None, "0"), "46.6667", 2, "通报")
+    check("2025-01-31", "jinqiao", ("50", "0", None, None), "30", 3, "摘牌")
+    check("2025-01-31", "shibo", ("0", None, "50", None), "22.7273", 4, "摘牌")
+    # 2025-02-05: NSB2 resolved that day.
+    check("2025-02-05", "shibo", ("0", None, "100", None), "45.4545", 3, "摘牌")
+    check("2025-02-04", "shibo", ("0", None, "50", None), "22.7273", 4, "摘牌")
+    latest = {park for (day, park), row in rows.items() if row["is_latest_of_year"]}
+    assert len(latest) == 22
+    assert {day for (day, _), row in rows.items() if row["is_latest_of_year"]} == {D("2024-12-31"), D("2025-02-10")}
+
+
+def test_park_evaluation_counts_the_current_quarter_to_date(engine: Engine) -> None:
+    """As of a day in a quarter, the quarter's coverage to date counts (as the year's final evaluation
+    would count it): 金桥's only key firm, visited in the first week of 2025Q1, is 100 % covered as
+    of every day after, though the quarter has not ended."""
+    staging = evaluation_staging()
+    staging.visit("E7", "2025-01-06", park=J, uscc="JK1", key=True)
+    build(engine, staging)
+    rows = by_key(fetch(engine, "select * from mart.park_evaluation"), "as_of_date", "park_code")
+    for day in ("2025-01-10", "2025-02-10"):
+        jinqiao, zhangjiang = rows[(D(day), "jinqiao")], rows[(D(day), "zhangjiang_core")]
+        assert (jinqiao["key_coverage_quarters"], jinqiao["key_coverage_score"]) == (1, num("100")), day
+        assert (zhangjiang["key_coverage_quarters"], zhangjiang["key_coverage_score"]) == (1, num("0")), day
+    # 2025-02-10, 金桥: new tech 50, January's reports 0, NJ1 open 0, key 100: 15 + 0 + 0 + 25.
+    assert rows[(D("2025-02-10"), "jinqiao")]["score"] == num("40")
+    # 2024Q4 to date on 11-30 (K1 visited 11-05), whole on 12-31.
+    for day in ("2024-11-30", "2024-12-31"):
+        assert rows[(D(day), "zhangjiang_core")]["key_coverage_score"] == num("100"), day
+    assert rows[(D("2024-11-30"), "jinqiao")]["key_coverage_score"] is None  # no key firm in 2024
 
 
 def test_every_kpi_has_a_figure_when_every_feed_covers_the_date(engine: Engine) -> None:
@@ -392,7 +488,8 @@ def test_example_queries_run_on_a_populated_warehouse(engine: Engine) -> None:
             results[query.path.stem] = connection.exec_driver_sql(text).fetchall()
     assert len(results["all_kpis_latest"]) == 11
     assert {row[-1] for row in results["all_kpis_latest"]} == {"ok"}
-    assert len(results["park_evaluation"]) == 22 and results["park_evaluation"][0][1:3] == (1, "lingang")
+    assert len(results["park_evaluation"]) == 22 and results["park_evaluation"][0][2:4] == (1, "lingang")
+    assert len(results["park_evaluation__month_ends"]) == 2 * 22  # 2025-01-31 and the latest day, 2025-02-10
     for name in ("hq_incubators", "needs_resolution", "key_coverage_quarter", "visits_per_staff_week"):
         assert len(results[name]) == 1 and results[name][0][-1] == "ok", name
     assert results["needs_resolution__open_by_park"], "NZ2 and NJ1 are open"

@@ -926,6 +926,21 @@ def key_coverage(
     return result
 
 
+def key_coverage_to_date(
+    truth: VisitsTruth, as_of: date, enterprises: EnterpriseHistory | None = None
+) -> dict[str, Coverage]:
+    """park_code | 'all' -> coverage of the quarter containing ``as_of`` from the data dated up to it
+    (key firms known by then, visits from the quarter's start to it); nothing before a visit is dated
+    in that quarter (the mart's quarters run to the latest visit)."""
+    start = quarter_start(as_of)
+    if not any(start <= v.visit_date <= as_of for v in truth.visits):
+        return {}
+    counts = _coverage_counts(truth, as_of, start, as_of, enterprises)
+    return {
+        park: Coverage(len(key), len(visited), len(visited) / len(key) * 100) for park, (key, visited) in counts.items()
+    }
+
+
 def key_coverage_kpi(truth: VisitsTruth, as_of: date, enterprises: EnterpriseHistory | None = None) -> float | None:
     """Zone-wide coverage of the quarter containing ``as_of``, quarter to date (key firms known by then)."""
     counts = _coverage_counts(truth, as_of, quarter_start(as_of), as_of, enterprises).get(ALL_PARKS)

@@ -217,7 +217,7 @@ def _parks(period: ReportPeriod, period_new_tech: int) -> ParkRanking:
                 needs_resolved_in_period=max(0, 28 - index * 2) if period.kind == "weekly" else max(0, 120 - index * 6),
             )
         )
-    return ParkRanking(year=period.end.year, rows=rows)
+    return ParkRanking(year=period.end.year, rows=rows, as_of=period.end)
 
 
 def _needs() -> NeedsSummary:

@@ -106,6 +106,7 @@ def daily_series(connection: sa.Connection, period: ReportPeriod, target_per_day
 
 
 def park_ranking(connection: sa.Connection, period: ReportPeriod) -> ParkRanking:
+    found = _rows(connection, "park_ranking", year=period.end.year, period_start=period.start, period_end=period.end)
     rows = [
         ParkRow(
             rank=row.rank,
@@ -119,11 +120,9 @@ def park_ranking(connection: sa.Connection, period: ReportPeriod) -> ParkRanking
             needs_raised_in_period=int(row.needs_raised_in_period),
             needs_resolved_in_period=int(row.needs_resolved_in_period),
         )
-        for row in _rows(
-            connection, "park_ranking", year=period.end.year, period_start=period.start, period_end=period.end
-        )
+        for row in found
     ]
-    return ParkRanking(period.end.year, rows)
+    return ParkRanking(period.end.year, rows, as_of=found[0].evaluated_as_of if found else None)
 
 
 def _median(values: list[int]) -> float | None:
@@ -297,6 +296,7 @@ def _detail_tables(
 ) -> list[DetailTable]:
     period = content.period
     percent, count, decimal, day = "0.0%", "#,##0", "#,##0.0", "yyyy-mm-dd"
+    evaluated_as_of = content.parks.as_of.isoformat() if content.parks.as_of else "—"
     daily_rows = [
         tuple(row)
         for row in connection.execute(
@@ -368,7 +368,7 @@ def _detail_tables(
         ),
         DetailTable(
             "园区考核",
-            f"园区考核评估（{content.parks.year}年截至目前）与本期数据",
+            f"园区考核评估（{content.parks.year}年，截至{evaluated_as_of}）与本期数据",
             [
                 "排名",
                 "园区代码",

@@ -69,7 +69,7 @@ class DailySeries:
 
 @dataclass(frozen=True)
 class ParkRow:
-    """A park in the year's evaluation (``mart.park_evaluation``) with its figures of the period."""
+    """A park in the evaluation as of the period's end (``mart.park_evaluation``) and its figures of the period."""
 
     rank: int | None
     park_code: str
@@ -87,6 +87,7 @@ class ParkRow:
 class ParkRanking:
     year: int
     rows: list[ParkRow]  # ordered by rank (unscored parks last)
+    as_of: dt.date | None = None  # the day the evaluation describes: the period's end, or the data's last day before it
 
 
 @dataclass(frozen=True)

@@ -419,7 +419,7 @@ def _view(content: ReportContent, charts: list[ChartImage]) -> dict[str, object]
         "kpi_chart": charts_by_cid.get(KPI_CHART_CID),
         "chart_width": CONTENT_WIDTH_PX,
         "parks_year": content.parks.year,
-        "parks_as_of": fmt.date_short(period.end),
+        "parks_as_of": fmt.date_short(content.parks.as_of),
         "parks": _park_views(content.parks),
         "parks_flagged": any(row.too_many_leading_industries for row in content.parks.rows),
         "need_stats": need_stats,

@@ -41,7 +41,7 @@ def render_text(content: ReportContent) -> str:
         f"（目标 {formatting.decimal(daily.target_per_day, trim=True)} 家/日）；"
         f"年初至今日均 {formatting.decimal(daily.year_to_date_per_day)} 家。",
         "",
-        f"三、园区考核（{content.parks.year}年截至目前）",
+        f"三、园区考核（{content.parks.year}年，截至{formatting.date_short(content.parks.as_of)}）",
     ]
     for row in content.parks.rows:
         score = formatting.decimal(row.score)

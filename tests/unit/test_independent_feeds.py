@@ -710,7 +710,8 @@ def test_workbooks_rejected_whole(tmp_path: Path) -> None:
         "a_no_sheet.xlsx": ("rejected", "sheet_missing", 0, 0),
         "b_missing_column.xlsx": ("rejected", "missing_required_column", 1, 1),
         "c_two_rows.xlsx": ("rejected", "report_row_count", 2, 2),
-        "d_broken.xlsx": ("rejected", "file_unreadable", 0, 0),
+        # Not a zip: nothing to count, so it holds one row (a rejected file never passes unnoticed).
+        "d_broken.xlsx": ("rejected", "file_unreadable", 1, 1),
         "e_ok.xlsx": ("loaded", None, 1, 0),
     }
     assert truth.files["incubator_reports/2025-03/b_missing_column.xlsx"].reject_detail == "累计毕业企业数"
@@ -812,11 +813,11 @@ def test_enterprise_history_from_registrations(tmp_path: Path) -> None:
     folder.mkdir(parents=True)
     a, b = uscc(1), uscc(2)
     (folder / "reg.csv").write_text(
-        "统一社会信用代码,企业名称,事件类型,事件日期,成立日期,所属园区,资质标签\n"
-        f"{a},甲,设立,2025-01-02,2025-01-02,金桥园,独角兽;专精特新\n"
-        f"{b},乙,设立,2025-01-02,2025-01-02,张江核心园,高新技术企业\n"
-        f"{a},甲,注销,2025-03-01,2025-01-02,金桥园,独角兽\n"
-        f"{b},乙,变更,2025-02-01,2025-01-02,张江核心园,隐形冠军\n",
+        "统一社会信用代码,企业名称,事件类型,事件日期,成立日期,所属园区,行业代码,资质标签\n"
+        f"{a},甲,设立,2025-01-02,2025-01-02,金桥园,6520,独角兽;专精特新\n"
+        f"{b},乙,设立,2025-01-02,2025-01-02,张江核心园,6520,高新技术企业\n"
+        f"{a},甲,注销,2025-03-01,2025-01-02,金桥园,6520,独角兽\n"
+        f"{b},乙,变更,2025-02-01,2025-01-02,张江核心园,6520,隐形冠军\n",
         encoding="utf-8",
     )
     history = read_enterprise_history(landing, date(2025, 3, 5), date(2025, 3, 5))

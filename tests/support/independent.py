@@ -357,40 +357,51 @@ class FileRejection(Exception):
     """The contract rejects the whole file; ``detail`` names what is wrong (column, encoding...).
 
     ``rows`` is what the file holds, all received and quarantined (sources.md: every received
-    row ends up loaded or quarantined): the rows read when the file could be parsed, else
-    :func:`text_rows` / :func:`workbook_rows`; a file that cannot be counted at all holds one.
+    row ends up loaded or quarantined), ``row_numbers`` their numbers when known: the rows read
+    when the file could be parsed, else :func:`text_line_numbers` / :func:`workbook_row_numbers`;
+    a file that cannot be counted at all holds one row (without a number).
     """
 
-    def __init__(self, rule: str, detail: str, rows: int = 1):
+    def __init__(self, rule: str, detail: str, rows: int = 1, row_numbers: set[int] | None = None):
         super().__init__(f"{rule}: {detail}")
         self.rule = rule
         self.detail = detail
         self.rows = rows
+        self.row_numbers = row_numbers or set()
+
+    def counted(self, numbers: list[int] | None) -> FileRejection:
+        """The rows the file holds, as found by a counting function (None: uncountable, one row)."""
+        self.rows, self.row_numbers = (1, set()) if numbers is None else (len(numbers), set(numbers))
+        return self
 
 
-def text_rows(data: bytes, *, header: bool) -> int:
+def text_line_numbers(data: bytes, *, header: bool) -> list[int]:
     """Rows of a text file that cannot be decoded: its non-blank lines, less the header line.
 
     LF never occurs inside a UTF-8 or GB18030 character, so the lines are there even when the text
     is not; a line is decoded on its own only to tell whether it is blank (BOM and NUL ignored).
     """
-    lines = 0
-    for line in data.split(b"\n"):
+    numbers = []
+    for number, line in enumerate(data.split(b"\n"), start=1):
         try:
             text = line.decode("utf-8")
         except UnicodeDecodeError:
             text = line.decode("gb18030", errors="replace")
         if text.replace("\ufeff", "").replace("\x00", "").strip():
-            lines += 1
-    return max(lines - 1, 0) if header else lines
+            numbers.append(number)
+    return numbers[1:] if header else numbers
+
+
+def text_rows(data: bytes, *, header: bool) -> int:
+    return len(text_line_numbers(data, header=header))
 
 
 _SHEET_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 
 
-def workbook_rows(path: Path, sheet_names: set[str] | None = None) -> int:
+def workbook_row_numbers(path: Path, sheet_names: set[str] | None = None) -> list[int] | None:
     """Rows of a workbook openpyxl cannot read: the data rows (a non-empty row less the header row)
-    of the first sheet, or of the named sheets, read from the archive's XML; 1 when there is no
+    of the first sheet, or of the named sheets, read from the archive's XML; None when there is no
     archive or no sheet XML to read (an upload cut short)."""
     try:
         with zipfile.ZipFile(path) as archive:
@@ -402,21 +413,26 @@ def workbook_rows(path: Path, sheet_names: set[str] | None = None) -> int:
                 sheets = sheets[:1]
             else:
                 sheets = [sheet for sheet in sheets if (sheet.get("name") or "").strip() in sheet_names]
-            total = 0
+            numbers: list[int] = []
             for sheet in sheets:
                 rid = next(value for key, value in sheet.attrib.items() if key.endswith("}id"))
                 target = target_of[rid]
                 member = target[1:] if target.startswith("/") else "xl/" + target
                 root = ElementTree.fromstring(archive.read(member))
                 filled = [
-                    row
+                    int(row.get("r", 0))
                     for row in root.iter(f"{_SHEET_NS}row")
                     if any((node.text or "").strip() for tag in ("v", "t") for node in row.iter(_SHEET_NS + tag))
                 ]
-                total += max(len(filled) - 1, 0)
-            return total
+                numbers += filled[1:]
+            return numbers
     except (zipfile.BadZipFile, KeyError, StopIteration, ElementTree.ParseError, OSError):
-        return 1
+        return None
+
+
+def workbook_rows(path: Path, sheet_names: set[str] | None = None) -> int:
+    numbers = workbook_row_numbers(path, sheet_names)
+    return 1 if numbers is None else len(numbers)
 
 
 @dataclass
@@ -470,7 +486,7 @@ def parse_file(path: Path) -> ParsedFile:
         try:
             workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
         except (zipfile.BadZipFile, KeyError, OSError, ValueError, ElementTree.ParseError) as error:
-            raise FileRejection("file_unparseable", str(error), workbook_rows(path)) from error
+            raise FileRejection("file_unparseable", str(error)).counted(workbook_row_numbers(path)) from error
         try:
             numbered = list(enumerate(workbook.worksheets[0].iter_rows(values_only=True), start=1))
         finally:
@@ -481,14 +497,13 @@ def parse_file(path: Path) -> ParsedFile:
         try:
             text, encoding = decode(data)
         except FileRejection as rejection:
-            rejection.rows = text_rows(data, header=True)
-            raise
+            raise rejection.counted(text_line_numbers(data, header=True)) from None
         numbered = list(enumerate(csv.reader(io.StringIO(text, newline="")), start=1))
     else:
         raise FileRejection("file_unsupported_type", suffix or "(no extension)")
     records = [(number, list(values)) for number, values in numbered if not all(_blank(v) for v in values)]
     if not records:
-        raise FileRejection("file_empty", "no header row", rows=0)
+        raise FileRejection("file_empty", "no header row").counted([])
     (header_number, headers), data = records[0], records[1:]
     # The header is row 1 whatever blank lines precede it.
     data = [(number - header_number + 1, values) for number, values in data]
@@ -637,6 +652,7 @@ def expect_file(path: Path, landing: Path, reference: Reference | None = None) -
     except FileRejection as rejection:
         expected.status, expected.reject_rule, expected.reject_detail = "rejected", rejection.rule, rejection.detail
         expected.rows_received = expected.rows_quarantined = rejection.rows
+        expected.received_rows = rejection.row_numbers
         return expected
     expected.encoding = parsed.encoding
     expected.received_rows = {number for number, _ in parsed.rows} | {number for number, _ in parsed.malformed}

@@ -256,7 +256,9 @@ def test_gb18030_and_bom_files_load_undecodable_ones_are_rejected(tmp_path: Path
     write_jsonl(landing, DAY, "a_gb.jsonl", [visit(visit_id="V1")], encoding="gb18030")
     write_jsonl(landing, DAY, "b_bom.jsonl", [visit(visit_id="V2")], bom=True)
     folder = landing / "visits" / DAY.isoformat()
-    (folder / "c_bad.jsonl").write_bytes(json.dumps(visit(visit_id="V3")).encode() + b"\xff\n")
+    (folder / "c_bad.jsonl").write_bytes(
+        json.dumps(visit(visit_id="V3")).encode() + b"\xff\n \n" + json.dumps(visit(visit_id="V6")).encode() + b"\n"
+    )
     # Valid GB18030 bytes, but decoding gives a private-use character: a wrong guess, rejected.
     (folder / "d_pua.jsonl").write_bytes(
         json.dumps(visit(visit_id="V4"), ensure_ascii=False).encode("gb18030")[:-1] + b"\xaa\xa1}\n"
@@ -274,6 +276,14 @@ def test_gb18030_and_bom_files_load_undecodable_ones_are_rejected(tmp_path: Path
     }
     assert [v.visit_id for v in truth.visits] == ["V1", "V2"]
     assert truth.visits[0].park_name == PARK
+    # A rejected file's rows are received and quarantined: its non-blank lines when it does not
+    # decode, one row for a file of another type (nothing in it can be counted).
+    counts = {path.rsplit("/", 1)[1]: (a.rows_received, a.rows_quarantined) for path, a in truth.files.items()}
+    assert {name: counts[name] for name in ("c_bad.jsonl", "d_pua.jsonl", "e.csv")} == {
+        "c_bad.jsonl": (2, 2),
+        "d_pua.jsonl": (1, 1),
+        "e.csv": (1, 1),
+    }
 
 
 def test_decode_text_allows_tab_and_newlines_in_gb18030() -> None:

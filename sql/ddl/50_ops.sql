@@ -16,10 +16,14 @@ create table if not exists ops.file_audit (
     duplicate_of text,
     run_id text not null,
     processed_at timestamp not null,
-    duration_seconds double precision not null
+    duration_seconds double precision not null,
+    rows_counted_by text
 );
-comment on table ops.file_audit is 'One row per distinct file version seen (feed, source_file, sha256). rows_received = rows_loaded + rows_quarantined for every row.';
+-- Warehouses created before the column existed get it here (create table if not exists leaves them).
+alter table ops.file_audit add column if not exists rows_counted_by text;
+comment on table ops.file_audit is 'One row per distinct file version seen (feed, source_file, sha256). rows_received = rows_loaded + rows_quarantined for every row; a file rejected whole has all its rows quarantined (rows_counted_by says how they were counted).';
 comment on column ops.file_audit.status is 'loaded; rejected (whole file refused, reason says why); duplicate (same bytes already loaded as duplicate_of, not read again); superseded (a newer version of the same file replaced it)';
+comment on column ops.file_audit.rows_counted_by is 'How rows_received was counted: parsed (the rows read: CSV records, sheet rows, JSON lines; every loaded file and a file rejected after reading, e.g. a missing column); text_lines (a text file that does not decode or parse: its non-empty lines less the CSV header, each quarantined with its line number and text); sheet_rows (a workbook the readers refuse: the non-empty rows of the sheet it would have read, less the header, from the sheet''s XML); uncountable (not a workbook archive, an unsupported file type: counted as one row so it can never pass the quality gate unnoticed); empty for files not read (duplicate, superseded before reading) and rows audited before this column existed';
 comment on column ops.file_audit.unknown_columns is 'Headers not in the contract, kept in raw.extra_columns and ignored downstream (JSON list)';
 
 create table if not exists ops.quarantine (

@@ -28,7 +28,8 @@ period_counts as (
         sum(case when status = 'loaded' then 1 else 0 end) as files_loaded,
         sum(case when status = 'rejected' then 1 else 0 end) as files_rejected,
         sum(case when status = 'loaded' then rows_loaded else 0 end) as rows_loaded,
-        sum(case when status = 'loaded' then rows_quarantined else 0 end) as rows_quarantined
+        -- A file rejected whole has every row it holds quarantined (ops.file_audit.rows_counted_by).
+        sum(case when status in ('loaded', 'rejected') then rows_quarantined else 0 end) as rows_quarantined
     from windowed
     group by feed
 ),

@@ -30,7 +30,8 @@ SCRIPT = "<script>alert('x')</script>"
 TRAVERSAL = "../../etc/passwd"
 FORMULA = '=HYPERLINK("http://evil.example","点我")'
 VALID = build_uscc("91310115MA000777")
-HEADER = "统一社会信用代码,企业名称,事件类型,事件日期,成立日期,注册地址,法定代表人\n"
+HEADER = "统一社会信用代码,企业名称,事件类型,事件日期,成立日期,注册地址,法定代表人,所属园区,行业代码\n"
+PARK_AND_CLASS = ("张江核心园", "6520")
 
 
 def csv_line(*cells: str) -> str:
@@ -43,10 +44,11 @@ def landed(use_warehouse: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     folder = landing / "registrations" / DELIVERY
     folder.mkdir(parents=True)
     body = HEADER
-    body += csv_line(VALID, SQL, "设立", "2025-03-05", "2025-03-05", TRAVERSAL, FORMULA)  # a valid row
-    body += csv_line(SCRIPT, JINJA, "设立", "2025-03-05", "2025-03-05", "", "")  # invalid USCC: quarantined
+    body += csv_line(VALID, SQL, "设立", "2025-03-05", "2025-03-05", TRAVERSAL, FORMULA, *PARK_AND_CLASS)  # valid
+    body += csv_line(SCRIPT, JINJA, "设立", "2025-03-05", "2025-03-05", "", "", *PARK_AND_CLASS)  # invalid USCC
     (folder / HOSTILE_NAME).write_text(body, encoding="utf-8")
-    (folder / "名..单..csv").write_text(HEADER + csv_line(f"{SQL}{SCRIPT}", "x", "设立", "", "", "", ""), "utf-8")
+    hostile_code = csv_line(f"{SQL}{SCRIPT}", "x", "设立", "", "", "", "", *PARK_AND_CLASS)
+    (folder / "名..单..csv").write_text(HEADER + hostile_code, "utf-8")
     monkeypatch.setenv("PARKOPS_LANDING_DIR", str(landing))
     day = dt.date.fromisoformat(DELIVERY)
     summary = run_pipeline("hostile", day, day, transform=False)

@@ -136,6 +136,8 @@ CASES: dict[str, list[Variant]] = {
     "event_type_missing": _required("事件类型", "event_type"),
     "event_date_missing": _required("事件日期", "event_date"),
     "established_date_missing": _required("成立日期", "established_date"),
+    "industry_code_missing": _required("行业代码", "industry_code"),
+    "park_name_missing": _required("所属园区", "park_name"),
     "event_type_not_in_list": [
         Variant({"事件类型": "合并"}, Bad("event_type", "event_type_unknown", "合并", ("设立", "迁出"))),
         Variant({"事件类型": "设立登记"}, Bad("event_type", "event_type_unknown", "设立登记")),
@@ -433,7 +435,9 @@ def test_undecodable_file_is_rejected_whole(site: Site):
     assert set(staging_by_row(site, good)) == {2}
 
 
-@pytest.mark.parametrize("missing", ["统一社会信用代码", "企业名称", "事件类型", "事件日期", "成立日期"])
+@pytest.mark.parametrize(
+    "missing", ["统一社会信用代码", "企业名称", "事件类型", "事件日期", "成立日期", "行业代码", "所属园区"]
+)
 def test_missing_required_column_rejects_the_file(site: Site, missing: str):
     table = [dict(GOOD_ROW), *variant_rows([Variant({}, Good())], first_number=3)]
     path = write_csv(site, table, headers=[header for header in HEADERS if header != missing])
@@ -452,13 +456,13 @@ def test_missing_required_column_rejects_the_file(site: Site, missing: str):
 
 
 def test_optional_columns_may_be_absent(site: Site):
-    required = ["统一社会信用代码", "企业名称", "事件类型", "事件日期", "成立日期"]
+    required = ["统一社会信用代码", "企业名称", "事件类型", "事件日期", "成立日期", "行业代码", "所属园区"]
     path = write_csv(site, [GOOD_ROW], headers=required)
     ingest()
     assert audit(site, path)["status"] == "loaded"
     staged = staging_by_row(site, path)[2]
     assert staged["currency"] == "人民币"
-    assert staged["park_name"] is None
+    assert staged["enterprise_type"] is None
 
 
 def test_duplicate_column_rejects_the_file(site: Site):

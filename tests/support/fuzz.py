@@ -426,6 +426,9 @@ def check_rejected(rejection: FileRejected, path: Path) -> None:
     assert rejection.rule, f"{path.name}: rejection without rule"
     assert rejection.reason and rejection.reason.strip(), f"{path.name}: rejection without reason"
     assert storable(rejection.reason), f"{path.name}: unstorable reason {rejection.reason!r}"
+    if rejection.counted_by == "uncountable":  # the file itself, as one row
+        assert rejection.received_rows == [(None, None, None)], f"{path.name}: uncountable with rows"
+        return
     for sheet, number, record in rejection.received_rows:
         assert isinstance(number, int) and number >= 1, f"{path.name}: received row number {number}"
         assert storable(sheet) and storable(record), f"{path.name}: unstorable received row {number}"

@@ -21,12 +21,14 @@ import hashlib
 import io
 import re
 import unicodedata
+import zipfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple
+from xml.etree import ElementTree
 
 import openpyxl
 
@@ -55,7 +57,8 @@ HEADERS = {
     "参保人数": "insured_employees",
 }
 LABELS = {name: header for header, name in HEADERS.items()}
-REQUIRED_HEADERS = ("统一社会信用代码", "企业名称", "事件类型", "事件日期", "成立日期")
+#: sources.md: 行业代码 and 所属园区 are required too (every KPI is per park; tech reads the class).
+REQUIRED_HEADERS = ("统一社会信用代码", "企业名称", "事件类型", "事件日期", "成立日期", "行业代码", "所属园区")
 EVENT_TYPES = ("设立", "变更", "注销", "吊销", "迁入", "迁出")
 NEW_ENTERPRISE_EVENTS = ("设立", "迁入")
 CURRENCIES = ("人民币", "美元", "欧元", "港元", "日元")
@@ -84,7 +87,9 @@ KIND_RULES: dict[str, tuple[str, str]] = {
     "negative_capital": ("registered_capital_invalid", "registered_capital_10k"),
     "non_numeric_capital": ("registered_capital_invalid", "registered_capital_10k"),
     "unknown_currency": ("currency_unknown", "currency"),
+    "missing_industry_code": ("industry_code_missing", "industry_code"),
     "unknown_industry_code": ("industry_code_unknown", "industry_code"),
+    "missing_park": ("park_name_missing", "park_name"),
     "unknown_park": ("park_name_unknown", "park_name"),
     "unknown_tag": ("qualification_tags_unknown", "qualification_tags"),
     "negative_employees": ("insured_employees_invalid", "insured_employees"),
@@ -317,10 +322,14 @@ def classify(row: dict[str, object], delivery: date, reference: Reference | None
     currency = fold(cell(row, "币种"))
     if currency and currency not in CURRENCIES:
         kinds.append("unknown_currency")
-    if code_text(cell(row, "行业代码")) and industry_class(cell(row, "行业代码"), reference) is None:
+    if not code_text(cell(row, "行业代码")):
+        kinds.append("missing_industry_code")
+    elif industry_class(cell(row, "行业代码"), reference) is None:
         kinds.append("unknown_industry_code")
     park = fold(cell(row, "所属园区"))
-    if park and park not in reference.park_codes:
+    if not park:
+        kinds.append("missing_park")
+    elif park not in reference.park_codes:
         kinds.append("unknown_park")
     if any(tag not in reference.tags for tag in split_tags(cell(row, "资质标签"))):
         kinds.append("unknown_tag")
@@ -345,12 +354,85 @@ def is_tech(row: dict[str, object], reference: Reference | None = None) -> bool:
 
 
 class FileRejection(Exception):
-    """The contract rejects the whole file; ``detail`` names what is wrong (column, encoding...)."""
+    """The contract rejects the whole file; ``detail`` names what is wrong (column, encoding...).
 
-    def __init__(self, rule: str, detail: str):
+    ``rows`` is what the file holds, all received and quarantined (sources.md: every received
+    row ends up loaded or quarantined), ``row_numbers`` their numbers when known: the rows read
+    when the file could be parsed, else :func:`text_line_numbers` / :func:`workbook_row_numbers`;
+    a file that cannot be counted at all holds one row (without a number).
+    """
+
+    def __init__(self, rule: str, detail: str, rows: int = 1, row_numbers: set[int] | None = None):
         super().__init__(f"{rule}: {detail}")
         self.rule = rule
         self.detail = detail
+        self.rows = rows
+        self.row_numbers = row_numbers or set()
+
+    def counted(self, numbers: list[int] | None) -> FileRejection:
+        """The rows the file holds, as found by a counting function (None: uncountable, one row)."""
+        self.rows, self.row_numbers = (1, set()) if numbers is None else (len(numbers), set(numbers))
+        return self
+
+
+def text_line_numbers(data: bytes, *, header: bool) -> list[int]:
+    """Rows of a text file that cannot be decoded: its non-blank lines, less the header line.
+
+    LF never occurs inside a UTF-8 or GB18030 character, so the lines are there even when the text
+    is not; a line is decoded on its own only to tell whether it is blank (BOM and NUL ignored).
+    """
+    numbers = []
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            text = line.decode("gb18030", errors="replace")
+        if text.replace("\ufeff", "").replace("\x00", "").strip():
+            numbers.append(number)
+    return numbers[1:] if header else numbers
+
+
+def text_rows(data: bytes, *, header: bool) -> int:
+    return len(text_line_numbers(data, header=header))
+
+
+_SHEET_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+
+
+def workbook_row_numbers(path: Path, sheet_names: set[str] | None = None) -> list[int] | None:
+    """Rows of a workbook openpyxl cannot read: the data rows (a non-empty row less the header row)
+    of the first sheet, or of the named sheets, read from the archive's XML; None when there is no
+    archive or no sheet XML to read (an upload cut short)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+            rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+            target_of = {rel.get("Id"): rel.get("Target", "") for rel in rels}
+            sheets = list(book.iter(f"{_SHEET_NS}sheet"))
+            if sheet_names is None:
+                sheets = sheets[:1]
+            else:
+                sheets = [sheet for sheet in sheets if (sheet.get("name") or "").strip() in sheet_names]
+            numbers: list[int] = []
+            for sheet in sheets:
+                rid = next(value for key, value in sheet.attrib.items() if key.endswith("}id"))
+                target = target_of[rid]
+                member = target[1:] if target.startswith("/") else "xl/" + target
+                root = ElementTree.fromstring(archive.read(member))
+                filled = [
+                    int(row.get("r", 0))
+                    for row in root.iter(f"{_SHEET_NS}row")
+                    if any((node.text or "").strip() for tag in ("v", "t") for node in row.iter(_SHEET_NS + tag))
+                ]
+                numbers += filled[1:]
+            return numbers
+    except (zipfile.BadZipFile, KeyError, StopIteration, ElementTree.ParseError, OSError):
+        return None
+
+
+def workbook_rows(path: Path, sheet_names: set[str] | None = None) -> int:
+    numbers = workbook_row_numbers(path, sheet_names)
+    return 1 if numbers is None else len(numbers)
 
 
 @dataclass
@@ -401,20 +483,27 @@ def parse_file(path: Path) -> ParsedFile:
     """Decode and split a landed file into header and rows; only encoding/type problems reject here."""
     suffix = path.suffix.lower()
     if suffix == ".xlsx":
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        try:
+            workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        except (zipfile.BadZipFile, KeyError, OSError, ValueError, ElementTree.ParseError) as error:
+            raise FileRejection("file_unparseable", str(error)).counted(workbook_row_numbers(path)) from error
         try:
             numbered = list(enumerate(workbook.worksheets[0].iter_rows(values_only=True), start=1))
         finally:
             workbook.close()
         encoding = None
     elif suffix == ".csv":
-        text, encoding = decode(path.read_bytes())
+        data = path.read_bytes()
+        try:
+            text, encoding = decode(data)
+        except FileRejection as rejection:
+            raise rejection.counted(text_line_numbers(data, header=True)) from None
         numbered = list(enumerate(csv.reader(io.StringIO(text, newline="")), start=1))
     else:
         raise FileRejection("file_unsupported_type", suffix or "(no extension)")
     records = [(number, list(values)) for number, values in numbered if not all(_blank(v) for v in values)]
     if not records:
-        raise FileRejection("file_empty", "no header row")
+        raise FileRejection("file_empty", "no header row").counted([])
     (header_number, headers), data = records[0], records[1:]
     # The header is row 1 whatever blank lines precede it.
     data = [(number - header_number + 1, values) for number, values in data]
@@ -562,6 +651,8 @@ def expect_file(path: Path, landing: Path, reference: Reference | None = None) -
         parsed = parse_file(path)
     except FileRejection as rejection:
         expected.status, expected.reject_rule, expected.reject_detail = "rejected", rejection.rule, rejection.detail
+        expected.rows_received = expected.rows_quarantined = rejection.rows
+        expected.received_rows = rejection.row_numbers
         return expected
     expected.encoding = parsed.encoding
     expected.received_rows = {number for number, _ in parsed.rows} | {number for number, _ in parsed.malformed}

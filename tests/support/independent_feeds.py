@@ -36,7 +36,8 @@ File versions (all feeds), processed one by one in delivery order (folder, then 
 * A version whose bytes equal those of a version currently ``loaded`` (under another path) is a
   ``duplicate``: not read, 0 rows. A duplicate stays a duplicate even if the version it
   duplicated is superseded later (nothing is re-read).
-* Files of an unsupported type are ``rejected`` (``file_unsupported_type``), 0 rows; hidden files
+* Files of an unsupported type are ``rejected`` (``file_unsupported_type``), 1 row (nothing in them
+  can be counted, and a rejected file must never pass unnoticed); hidden files
   (``.*``) and Office lock files (``~$*``) are not files of the feed.
 * Sequential state: a visit_id counts as "already accepted" and a report as the incubator's
   "current report" only while the file that brought it is loaded and not superseded, judged at the
@@ -45,7 +46,7 @@ File versions (all feeds), processed one by one in delivery order (folder, then 
 Text decoding (JSONL, CSV): strict UTF-8 (a leading BOM is dropped), else strict GB18030 whose
 text must not contain control characters other than TAB/CR/LF, private-use, unassigned or
 surrogate code points (categories Cc, Co, Cn, Cs); otherwise the file is ``rejected``
-(``file_undecodable``) and contributes nothing.
+(``file_undecodable``); its non-blank lines (less a CSV header) are received and quarantined.
 
 Month keys are ``datetime.date`` objects on the first of the month (``date(2025, 3, 1)``, i.e. the
 mart's ``YYYY-MM-01``); quarters are keyed by their first day, ISO weeks by their Monday. Park
@@ -70,6 +71,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import cache, cached_property
 from pathlib import Path
+from xml.etree import ElementTree
 
 import openpyxl
 from openpyxl.utils.exceptions import InvalidFileException
@@ -84,7 +86,9 @@ from support.independent import (
     parse_number,
     read_seed_csv,
     split_tags,
+    text_rows,
     uscc_problem,
+    workbook_rows,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -194,12 +198,22 @@ def load_feed_reference(seeds_dir: Path | None = None) -> FeedReference:
 
 
 class Rejected(Exception):
-    """The whole file is refused; ``rule`` is a stable id, ``detail`` says what is wrong."""
+    """The whole file is refused; ``rule`` is a stable id, ``detail`` says what is wrong.
 
-    def __init__(self, rule: str, detail: str):
+    ``rows``: what the file holds when it could not be read into rows (its lines, a workbook's
+    sheet rows, 1 when nothing can be counted); None when the rows read so far are its rows.
+    """
+
+    def __init__(self, rule: str, detail: str, rows: int | None = None):
         super().__init__(f"{rule}: {detail}")
         self.rule = rule
         self.detail = detail
+        self.rows = rows
+
+
+def unsupported_type(path: Path) -> Rejected:
+    """A file of a type the feed does not take: nothing in it can be counted, so it holds one row."""
+    return Rejected("file_unsupported_type", path.suffix or "(no extension)", rows=1)
 
 
 _SUSPICIOUS = frozenset(("Cc", "Co", "Cn", "Cs"))
@@ -273,7 +287,9 @@ class FileAccount:
 
     For workbooks ``rows_*`` count the data rows of sheet 月报 and ``tenant_rows_*`` those of
     在孵企业名单; ``failures``/``tenant_failures`` map a row (line) number to the rules it broke.
-    A rejected file counts the rows it could read as received and quarantined (0 if unreadable).
+    A rejected file counts the rows it holds as received and quarantined: those it could read;
+    for a text file that does not decode its non-blank lines (less a CSV header); for a workbook
+    that does not open its sheets' data rows from the XML; 1 when nothing can be counted.
     """
 
     feed: str
@@ -301,6 +317,8 @@ class FileAccount:
 
     def reject(self, rejection: Rejected) -> None:
         self.status, self.reject_rule, self.reject_detail = "rejected", rejection.rule, rejection.detail
+        if rejection.rows is not None:
+            self.rows_received, self.tenant_rows_received = rejection.rows, 0
         self.rows_loaded = self.tenant_rows_loaded = 0
         self.rows_quarantined = self.rows_received
         self.tenant_rows_quarantined = self.tenant_rows_received
@@ -632,11 +650,13 @@ def read_visits(landing: Path, first: date, last: date, seeds_dir: Path | None =
 
     def judge(account: FileAccount) -> None:
         if account.path.suffix.lower() != ".jsonl":
-            account.reject(Rejected("file_unsupported_type", account.path.suffix or "(no extension)"))
+            account.reject(unsupported_type(account.path))
             return
+        data = account.path.read_bytes()
         try:
-            text, account.encoding = decode_text(account.path.read_bytes())
+            text, account.encoding = decode_text(data)
         except Rejected as rejection:
+            rejection.rows = text_rows(data, header=False)
             account.reject(rejection)
             return
         visits: list[Visit] = []
@@ -1257,7 +1277,7 @@ def read_incubator_reports(
 
     def judge(account: FileAccount) -> None:
         if account.path.suffix.lower() != ".xlsx":
-            account.reject(Rejected("file_unsupported_type", account.path.suffix or "(no extension)"))
+            account.reject(unsupported_type(account.path))
             return
         workbook = None
         try:
@@ -1265,8 +1285,17 @@ def read_incubator_reports(
             sheets = {fold(name): workbook[name] for name in workbook.sheetnames}
             report_rows = _sheet_rows(sheets[REPORT_SHEET]) if REPORT_SHEET in sheets else None
             tenant_rows = _sheet_rows(sheets[TENANT_SHEET]) if TENANT_SHEET in sheets else None
-        except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as error:
-            account.reject(Rejected("file_unreadable", f"{type(error).__name__}: {error}"))
+        except (
+            InvalidFileException,
+            zipfile.BadZipFile,
+            KeyError,
+            OSError,
+            ValueError,
+            TypeError,
+            ElementTree.ParseError,
+        ) as error:
+            rows = workbook_rows(account.path, {REPORT_SHEET, TENANT_SHEET})
+            account.reject(Rejected("file_unreadable", f"{type(error).__name__}: {error}", rows))
             return
         finally:
             if workbook is not None:
@@ -1553,10 +1582,15 @@ def read_manual_statistics(landing: Path, first: date, last: date, seeds_dir: Pa
 
     def judge(account: FileAccount) -> None:
         if account.path.suffix.lower() != ".csv":
-            account.reject(Rejected("file_unsupported_type", account.path.suffix or "(no extension)"))
+            account.reject(unsupported_type(account.path))
             return
+        data = account.path.read_bytes()
         try:
-            text, account.encoding = decode_text(account.path.read_bytes())
+            try:
+                text, account.encoding = decode_text(data)
+            except Rejected as rejection:
+                rejection.rows = text_rows(data, header=True)
+                raise
             rows = [
                 (number, cells)
                 for number, cells in enumerate(csv.reader(io.StringIO(text, newline="")), start=1)

@@ -188,12 +188,16 @@ def test_nul_escape_in_xlsx_cell_rejects_the_file_keeping_its_rows(tmp_path: Pat
     assert json.loads(rejection.received_rows[0][2])["企业名称"] == "张江\x00科技"
 
 
-def test_huge_field_rejects_the_file_keeping_the_rows_read(tmp_path: Path) -> None:
+def test_huge_field_rejects_the_file_keeping_its_lines(tmp_path: Path) -> None:
+    """Past an unterminated quote records are unreliable, lines are not: every line after the
+    header is a received row, quarantined with its text."""
     rejection = prepare("registrations", tmp_path, "registrations.csv", _HUGE_FIELD)
     assert isinstance(rejection, FileRejected) and rejection.rule == "file_unparseable"
     assert "field larger than field limit" in rejection.reason and "unterminated quote" in rejection.reason
-    assert [number for _, number, _ in rejection.received_rows] == [2]
-    assert json.loads(rejection.received_rows[0][2])["企业名称"] == "ok"
+    assert rejection.counted_by == "text_lines"
+    assert [number for _, number, _ in rejection.received_rows] == [2, 3]
+    first_line = "91310115MA1K4QWE0X,ok,设立,2025-03-05,2025-03-05"
+    assert json.loads(rejection.received_rows[0][2]) == {"_line_text": first_line}
 
 
 @pytest.mark.parametrize("text", ["9999Q4", "9999年第4季度", "0000", "0000Q1", "0000-01", "9999-12"])
@@ -204,3 +208,24 @@ def test_periods_outside_the_calendar_are_unrecognised(text: str) -> None:
 def test_month_zero_year_is_unrecognised() -> None:
     assert normalise.normalise_month("0000-03") == normalise.UNRECOGNISED + "0000-03"
     assert normalise.normalise_period("2024") == ("2024-01-01", "2024-12-31", "2024")
+
+
+def test_incubator_report_row_wider_than_its_header_quarantines_the_tenants_with_it(tmp_path: Path) -> None:
+    """The one 月报 row is malformed (values beyond the header): the report has no identity to give
+    its tenants, which are quarantined with it (found by the workbook fuzz: an IndexError)."""
+    from openpyxl import Workbook
+
+    from parkops.ingest.incubators import INCUBATOR_REPORTS, REPORT_SHEET, TENANT_SHEET
+
+    workbook = Workbook()
+    workbook.active.title = REPORT_SHEET
+    headers = [column.header for column in INCUBATOR_REPORTS.columns]
+    workbook.active.append(headers)
+    workbook.active.append(["x"] * (len(headers) + 1))
+    tenants = workbook.create_sheet(TENANT_SHEET)
+    tenants.append(["统一社会信用代码"])
+    tenants.append(["91310115MA1K4QWE0X"])
+    workbook.save(tmp_path / "report.xlsx")
+    prepared = prepare("incubator_reports", tmp_path, "report.xlsx", (tmp_path / "report.xlsx").read_bytes())
+    assert [(failure.unit, failure.rule) for failure in prepared.failures] == [(0, "row_field_count")]
+    assert prepared.unit_parents == [-1, 0]

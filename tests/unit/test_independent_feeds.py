@@ -256,7 +256,9 @@ def test_gb18030_and_bom_files_load_undecodable_ones_are_rejected(tmp_path: Path
     write_jsonl(landing, DAY, "a_gb.jsonl", [visit(visit_id="V1")], encoding="gb18030")
     write_jsonl(landing, DAY, "b_bom.jsonl", [visit(visit_id="V2")], bom=True)
     folder = landing / "visits" / DAY.isoformat()
-    (folder / "c_bad.jsonl").write_bytes(json.dumps(visit(visit_id="V3")).encode() + b"\xff\n")
+    (folder / "c_bad.jsonl").write_bytes(
+        json.dumps(visit(visit_id="V3")).encode() + b"\xff\n \n" + json.dumps(visit(visit_id="V6")).encode() + b"\n"
+    )
     # Valid GB18030 bytes, but decoding gives a private-use character: a wrong guess, rejected.
     (folder / "d_pua.jsonl").write_bytes(
         json.dumps(visit(visit_id="V4"), ensure_ascii=False).encode("gb18030")[:-1] + b"\xaa\xa1}\n"
@@ -274,6 +276,14 @@ def test_gb18030_and_bom_files_load_undecodable_ones_are_rejected(tmp_path: Path
     }
     assert [v.visit_id for v in truth.visits] == ["V1", "V2"]
     assert truth.visits[0].park_name == PARK
+    # A rejected file's rows are received and quarantined: its non-blank lines when it does not
+    # decode, one row for a file of another type (nothing in it can be counted).
+    counts = {path.rsplit("/", 1)[1]: (a.rows_received, a.rows_quarantined) for path, a in truth.files.items()}
+    assert {name: counts[name] for name in ("c_bad.jsonl", "d_pua.jsonl", "e.csv")} == {
+        "c_bad.jsonl": (2, 2),
+        "d_pua.jsonl": (1, 1),
+        "e.csv": (1, 1),
+    }
 
 
 def test_decode_text_allows_tab_and_newlines_in_gb18030() -> None:
@@ -710,7 +720,8 @@ def test_workbooks_rejected_whole(tmp_path: Path) -> None:
         "a_no_sheet.xlsx": ("rejected", "sheet_missing", 0, 0),
         "b_missing_column.xlsx": ("rejected", "missing_required_column", 1, 1),
         "c_two_rows.xlsx": ("rejected", "report_row_count", 2, 2),
-        "d_broken.xlsx": ("rejected", "file_unreadable", 0, 0),
+        # Not a zip: nothing to count, so it holds one row (a rejected file never passes unnoticed).
+        "d_broken.xlsx": ("rejected", "file_unreadable", 1, 1),
         "e_ok.xlsx": ("loaded", None, 1, 0),
     }
     assert truth.files["incubator_reports/2025-03/b_missing_column.xlsx"].reject_detail == "累计毕业企业数"
@@ -812,11 +823,11 @@ def test_enterprise_history_from_registrations(tmp_path: Path) -> None:
     folder.mkdir(parents=True)
     a, b = uscc(1), uscc(2)
     (folder / "reg.csv").write_text(
-        "统一社会信用代码,企业名称,事件类型,事件日期,成立日期,所属园区,资质标签\n"
-        f"{a},甲,设立,2025-01-02,2025-01-02,金桥园,独角兽;专精特新\n"
-        f"{b},乙,设立,2025-01-02,2025-01-02,张江核心园,高新技术企业\n"
-        f"{a},甲,注销,2025-03-01,2025-01-02,金桥园,独角兽\n"
-        f"{b},乙,变更,2025-02-01,2025-01-02,张江核心园,隐形冠军\n",
+        "统一社会信用代码,企业名称,事件类型,事件日期,成立日期,所属园区,行业代码,资质标签\n"
+        f"{a},甲,设立,2025-01-02,2025-01-02,金桥园,6520,独角兽;专精特新\n"
+        f"{b},乙,设立,2025-01-02,2025-01-02,张江核心园,6520,高新技术企业\n"
+        f"{a},甲,注销,2025-03-01,2025-01-02,金桥园,6520,独角兽\n"
+        f"{b},乙,变更,2025-02-01,2025-01-02,张江核心园,6520,隐形冠军\n",
         encoding="utf-8",
     )
     history = read_enterprise_history(landing, date(2025, 3, 5), date(2025, 3, 5))

@@ -72,6 +72,8 @@ RULE_CASES = [
     ("event_type_missing", "event_type", "事件类型", {"event_type": None}),
     ("event_date_missing", "event_date", "事件日期", {"event_date": None}),
     ("established_date_missing", "established_date", "成立日期", {"established_date": None}),
+    ("industry_code_missing", "industry_code", "行业代码", {"industry_code": None}),
+    ("park_name_missing", "park_name", "所属园区", {"park_name": None}),
     ("uscc_invalid", "uscc", "统一社会信用代码", {"uscc": "91110000600037341N"}),
     ("uscc_invalid", "uscc", "统一社会信用代码", {"uscc": "9131011SMA1K3BTP2B"}),
     ("event_type_unknown", "event_type", "事件类型", {"event_type": "成立"}),
@@ -129,8 +131,6 @@ def test_optional_columns_may_be_missing_and_currency_and_tags_accept_all_contra
         [
             "enterprise_type",
             "registered_capital_10k",
-            "industry_code",
-            "park_name",
             "address",
             "legal_representative",
             "contact_phone",

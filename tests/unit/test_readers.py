@@ -103,8 +103,8 @@ def test_duplicate_column_is_rejected():
 def test_headers_any_order_ascii_parentheses_and_unknown_columns(tmp_path):
     path = tmp_path / "reg.csv"
     path.write_text(
-        "备注,成立日期,事件日期,事件类型,企业名称,统一社会信用代码,注册资本(万元),币种\n"
-        '说明,2025/3/5,2025年3月5日,设立,上海测试科技有限公司,９１３１０１１５MA1K3BTP2B, "1,000",\n',
+        "备注,成立日期,事件日期,事件类型,企业名称,统一社会信用代码,注册资本(万元),币种,所属园区,行业代码\n"
+        '说明,2025/3/5,2025年3月5日,设立,上海测试科技有限公司,９１３１０１１５MA1K3BTP2B, "1,000",,张江核心园,6520\n',
         encoding="utf-8",
     )
     prepared = prepare_table(REGISTRATIONS, read_table(path), "2025-03-06", {"65": "I"})

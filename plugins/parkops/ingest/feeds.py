@@ -72,12 +72,13 @@ REGISTRATIONS = FeedSpec(
         Column("事件类型", "event_type", Kind.TEXT),
         Column("事件日期", "event_date", Kind.DATE),
         Column("成立日期", "established_date", Kind.DATE),
-        # sources.md marks only the five columns above as required; the others may be absent.
+        # 行业代码 and 所属园区 are required as well (sources.md: every KPI is per park, and the tech
+        # and leading-industry definitions read the class); the other columns may be absent.
         Column("企业类型", "enterprise_type", Kind.TEXT, required_column=False),
         Column("注册资本（万元）", "registered_capital_10k", Kind.NUMBER, required_column=False),
         Column("币种", "currency", Kind.TEXT, required_column=False, default="人民币"),
-        Column("行业代码", "industry_code", Kind.INDUSTRY, required_column=False),
-        Column("所属园区", "park_name", Kind.TEXT, required_column=False),
+        Column("行业代码", "industry_code", Kind.INDUSTRY),
+        Column("所属园区", "park_name", Kind.TEXT),
         Column("注册地址", "address", Kind.TEXT, required_column=False),
         Column("法定代表人", "legal_representative", Kind.TEXT, required_column=False),
         Column("联系电话", "contact_phone", Kind.CODE, required_column=False),

@@ -108,9 +108,10 @@ def prepare_incubator_report(path: Path, delivery_date: str, inputs: ValidationI
     unit_sheets = [REPORT_SHEET] * len(unit_rows)
     parents = [-1] * len(unit_rows)
     if tenants is not None:
-        identity = report.normalised.iloc[0]
-        tenants.normalised["incubator_id"] = identity["incubator_id"]
-        tenants.normalised["report_month"] = identity["report_month"]
+        # No identity when the one report row is malformed: its tenants are quarantined with it.
+        identity = report.normalised.iloc[0] if len(report.normalised) else {}
+        tenants.normalised["incubator_id"] = identity.get("incubator_id")
+        tenants.normalised["report_month"] = identity.get("report_month")
         tenant_part, tenant_rows, tenant_failures, tenant_record = tabular_part(
             "incubator_tenants",
             tenants,

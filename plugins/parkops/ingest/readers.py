@@ -12,29 +12,83 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 import unicodedata
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from parkops.ingest.normalise import date_cell_to_text, number_cell_to_text
 
+#: How a rejected file's rows were counted (``ops.file_audit.rows_counted_by``).
+COUNTED_PARSED = "parsed"  # the rows read (a CSV record, a sheet row): the file's own parse
+COUNTED_TEXT_LINES = "text_lines"  # text that could not be parsed: non-empty lines less the header
+COUNTED_SHEET_ROWS = "sheet_rows"  # a workbook the normal reader refused: non-empty rows less the header
+COUNTED_UNCOUNTABLE = "uncountable"  # nothing to count (not a workbook, an unsupported type): one row
+
+#: One received row of a rejected file, as (sheet, row number, record JSON); the quarantine keeps
+#: it with the file's reason. Row number and record are None only for an uncountable file.
+ReceivedRow = tuple[str | None, int | None, str | None]
+
 
 class FileRejected(Exception):
-    """The file as a whole cannot be accepted; ``reason`` is meant for a person to act on."""
+    """The file as a whole cannot be accepted; ``reason`` is meant for a person to act on.
 
-    def __init__(self, reason: str, rule: str, rows_read: int = 0):
+    It carries the rows the file holds (:attr:`received_rows`) and how they were counted
+    (:attr:`counted_by`): they are received and quarantined with the file's reason, so a
+    rejected file loses nothing it delivered and counts in the quality gate. An uncountable
+    file holds one row (the file itself), so it can never pass unnoticed.
+    """
+
+    def __init__(self, reason: str, rule: str):
         super().__init__(reason)
         self.reason = reason
         self.rule = rule
-        self.rows_read = rows_read
-        #: Rows read before the file was refused, as (sheet, row number, record JSON): they are
-        #: quarantined with the file's reason, so a rejected file loses nothing it delivered.
-        self.received_rows: list[tuple[str | None, int, str]] = []
+        self.received_rows: list[ReceivedRow] = [(None, None, None)]
+        self.counted_by = COUNTED_UNCOUNTABLE
 
-    def with_rows(self, rows: list[tuple[str | None, int, str]]) -> FileRejected:
+    def with_rows(self, rows: list[ReceivedRow], counted_by: str = COUNTED_PARSED) -> FileRejected:
         self.received_rows = rows
+        self.counted_by = counted_by
         return self
+
+    def with_text_lines(self, data: bytes | str, *, header: bool) -> FileRejected:
+        """The file's non-empty lines (less the first, when it is a header) as its received rows."""
+        return self.with_rows(text_line_rows(data, header=header), COUNTED_TEXT_LINES)
+
+
+def _line_text(line: bytes) -> str:
+    """A line of a file that did not decode as a whole: UTF-8, else GB18030, else UTF-8 with U+FFFD
+    for the bytes that are not (a visible replacement)."""
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            text = line.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        break
+    else:
+        text = line.decode("utf-8", errors="replace")
+    return text
+
+
+def text_line_rows(data: bytes | str, *, header: bool) -> list[ReceivedRow]:
+    """(None, line number, ``{"_line_text": text}``) for each non-empty line of a text file.
+
+    Lines end at LF, which is unambiguous in UTF-8 and GB18030 (no multi-byte sequence holds
+    0x0A), so a file that does not decode still has countable lines; a line of only whitespace
+    (or NUL, as UTF-16 line ends leave) is empty. With ``header`` the first non-empty line is the
+    header and not a row.
+    """
+    lines = data.split(b"\n") if isinstance(data, bytes) else data.split("\n")
+    rows: list[ReceivedRow] = []
+    for number, line in enumerate(lines, start=1):
+        text = (_line_text(line) if isinstance(line, bytes) else line).removesuffix("\r")
+        if not text.replace("\x00", "").replace("\ufeff", "").strip():
+            continue
+        # NUL shown as U+FFFD: no database text column stores it.
+        rows.append((None, number, json.dumps({"_line_text": text.replace("\x00", "\ufffd")}, ensure_ascii=False)))
+    return rows[1:] if header else rows
 
 
 @dataclass(frozen=True)
@@ -170,21 +224,14 @@ def read_csv_text(text: str) -> tuple[list[str], list[tuple[int, list[str]]], li
             rows.append((record_number, record))
     except csv.Error as error:
         # With strict=False the error met in practice is a field over the size limit (128 KiB),
-        # in practice an unterminated quote swallowing the rest of the file. The rows read so far
-        # are quarantined with the file's reason, so the audit counts what was received.
-        received = sorted([*rows, *((row.row_number, row.cells) for row in malformed)], key=lambda item: item[0])
+        # in practice an unterminated quote swallowing the rest of the file. Records are no longer
+        # reliable past it, lines are: the file's rows are counted as its lines.
         raise FileRejected(
             f"CSV syntax error near record {record_number + 1}: {error} (an unterminated quote?)",
             rule="file_unparseable",
-            rows_read=len(received),
-        ).with_rows(
-            [
-                (None, number, json.dumps(row_record(headers or [], cells), ensure_ascii=False))
-                for number, cells in received
-            ]
-        ) from error
+        ).with_text_lines(text, header=True) from error
     if headers is None:
-        raise FileRejected("the file is empty: no header row", rule="file_empty")
+        raise FileRejected("the file is empty: no header row", rule="file_empty").with_rows([])
     return headers, rows, malformed
 
 
@@ -219,11 +266,11 @@ def _xlsx_sheets_calamine(path: Path, wanted: set[str] | None) -> dict[str, list
         with CalamineWorkbook.from_path(str(path)) as workbook:
             names = workbook.sheet_names
             if not names:
-                raise FileRejected("the workbook has no sheet", rule="file_empty")
+                raise FileRejected("the workbook has no sheet", rule="file_empty").with_rows([])
             chosen = [names[0]] if wanted is None else [name for name in names if name.strip() in wanted]
             return {name.strip(): workbook.get_sheet_by_name(name).to_python(skip_empty_area=False) for name in chosen}
     except CalamineError as error:
-        raise FileRejected(f"not a readable XLSX workbook: {error}", rule="file_unparseable") from error
+        raise _unreadable_workbook(path, wanted, error) from error
 
 
 def _xlsx_sheets_openpyxl(path: Path, wanted: set[str] | None) -> dict[str, list[list[object]]]:
@@ -232,7 +279,7 @@ def _xlsx_sheets_openpyxl(path: Path, wanted: set[str] | None) -> dict[str, list
     workbook = load_workbook(path, read_only=True, data_only=True)
     try:
         if not workbook.worksheets:
-            raise FileRejected("the workbook has no sheet", rule="file_empty")
+            raise FileRejected("the workbook has no sheet", rule="file_empty").with_rows([])
         chosen = (
             [workbook.worksheets[0]]
             if wanted is None
@@ -252,12 +299,56 @@ def _workbook_cells(path: Path, wanted: set[str] | None) -> dict[str, list[list[
     """
     try:
         with_errors = _has_error_cells(path)
-    except (zipfile.BadZipFile, KeyError, OSError) as error:
-        raise FileRejected(f"not a readable XLSX workbook: {error}", rule="file_unparseable") from error
+    except (zipfile.BadZipFile, KeyError, OSError, EOFError, zlib.error) as error:
+        raise _unreadable_workbook(path, wanted, error) from error
     try:
         return _xlsx_sheets_openpyxl(path, wanted) if with_errors else _xlsx_sheets_calamine(path, wanted)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
-        raise FileRejected(f"not a readable XLSX workbook: {error}", rule="file_unparseable") from error
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError, zlib.error) as error:
+        raise _unreadable_workbook(path, wanted, error) from error
+
+
+_XML_ATTRIBUTE = re.compile(r'([\w:]+)\s*=\s*"([^"]*)"')
+_XML_SHEET = re.compile(r"<(?:\w+:)?sheet\b([^>]*)>")
+_XML_RELATIONSHIP = re.compile(r"<(?:\w+:)?Relationship\b([^>]*)>")
+_XML_ROW = re.compile(r"<(?:\w+:)?row\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?row>)", re.DOTALL)
+_XML_VALUE = re.compile(r"<(?:\w+:)?[vt]\b[^>]*>\s*[^<\s]")
+
+
+def _attributes(text: str) -> dict[str, str]:
+    return {name.split(":")[-1]: value for name, value in _XML_ATTRIBUTE.findall(text)}
+
+
+def _unreadable_workbook(path: Path, wanted: set[str] | None, error: Exception) -> FileRejected:
+    """The rejection of a workbook the readers refuse, with the rows its sheets hold when the
+    archive opens: the non-empty rows (a cell with a value) of the sheet it would have read,
+    found in the sheet's XML itself, less the header; otherwise one uncountable row."""
+    rejection = FileRejected(f"not a readable XLSX workbook: {error}", rule="file_unparseable")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            sheets = [_attributes(match) for match in _XML_SHEET.findall(archive.read("xl/workbook.xml").decode())]
+            rels = archive.read("xl/_rels/workbook.xml.rels").decode()
+            targets = {
+                attributes.get("Id"): attributes.get("Target", "")
+                for attributes in map(_attributes, _XML_RELATIONSHIP.findall(rels))
+            }
+            chosen = (
+                sheets[:1] if wanted is None else [sheet for sheet in sheets if sheet.get("name", "").strip() in wanted]
+            )
+            rows: list[ReceivedRow] = []
+            for sheet in chosen:
+                target = targets[sheet["id"]]
+                member = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+                xml = archive.read(member).decode()
+                numbers: list[int] = []
+                for attributes, body in _XML_ROW.findall(xml):
+                    number = int(_attributes(attributes).get("r", (numbers[-1] if numbers else 0) + 1))
+                    if body and _XML_VALUE.search(body):
+                        numbers.append(number)
+                name = None if wanted is None else sheet["name"].strip()
+                rows += [(name, number, None) for number in numbers[1:]]
+    except (zipfile.BadZipFile, KeyError, OSError, EOFError, zlib.error, UnicodeDecodeError, ValueError):
+        return rejection  # not an archive of a workbook: one uncountable row
+    return rejection.with_rows(rows, COUNTED_SHEET_ROWS)
 
 
 def shape_sheet(
@@ -275,7 +366,7 @@ def shape_sheet(
             continue
         rows.append((row_number, texts))
     if headers is None:
-        raise FileRejected(f"{sheet_label} is empty: no header row", rule="file_empty")
+        raise FileRejected(f"{sheet_label} is empty: no header row", rule="file_empty").with_rows([])
     _reject_nul_cells(headers, rows, sheet_label, sheet_name)
     width = len(headers)
     while width and not headers[width - 1].strip():
@@ -352,7 +443,11 @@ def read_json_lines(path: Path, data: bytes | None = None) -> tuple[list[tuple[i
         raise FileRejected(
             f"unsupported file type '{path.suffix}': the feed accepts .jsonl", rule="file_unsupported_type"
         )
-    text, encoding = decode_text(path.read_bytes() if data is None else data)
+    data = path.read_bytes() if data is None else data
+    try:
+        text, encoding = decode_text(data)
+    except FileRejected as rejection:
+        raise rejection.with_text_lines(data, header=False) from None
     # Lines end at LF only (a trailing CR dropped): str.splitlines() would also break at U+2028,
     # U+0085, form feed and others, which JSON allows unescaped inside strings.
     lines = [(number, line.removesuffix("\r")) for number, line in enumerate(text.split("\n"), start=1) if line.strip()]
@@ -364,7 +459,11 @@ def read_table(path: Path, data: bytes | None = None) -> RawTable:
     """Read a CSV or XLSX file; raise ``FileRejected`` when it cannot be read as a whole."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        text, encoding = decode_text(path.read_bytes() if data is None else data)
+        data = path.read_bytes() if data is None else data
+        try:
+            text, encoding = decode_text(data)
+        except FileRejected as rejection:
+            raise rejection.with_text_lines(data, header=True) from None
         headers, rows, malformed = read_csv_text(text)
         return RawTable(headers, rows, "csv", encoding, malformed)
     if suffix == ".xlsx":

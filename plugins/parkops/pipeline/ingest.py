@@ -31,7 +31,7 @@ from sqlalchemy.engine import Connection, Engine
 from parkops import warehouse
 from parkops.ingest.catalogue import Feed, PendingCheck, ValidationInputs, feed
 from parkops.ingest.prepared import PreparedFile, UnitFailure
-from parkops.ingest.readers import FileRejected
+from parkops.ingest.readers import COUNTED_PARSED, FileRejected
 from parkops.pipeline.gate import BatchDecision, GateSettings, decide, load_gate_settings
 
 log = logging.getLogger(__name__)
@@ -515,6 +515,7 @@ class FileLoader:
             "unknown_columns": None,
             "reason": None,
             "duplicate_of": None,
+            "rows_counted_by": None,
             "run_id": self.run_id,
             "processed_at": dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(sep=" "),
             "duration_seconds": round(time.monotonic() - started, 3),
@@ -523,7 +524,8 @@ class FileLoader:
         return row
 
     def _write_rejected(self, landed: LandedFile, rejection: FileRejected, started: float) -> FileOutcome:
-        """A file refused whole: every row it delivered is quarantined with the file's reason."""
+        """A file refused whole: every row it holds is received and quarantined with the file's reason
+        (rows as the rejection counted them: parsed, text lines, sheet rows, or the file as one row)."""
         rows = rejection.received_rows
         quarantine = pd.DataFrame(
             {
@@ -551,6 +553,7 @@ class FileLoader:
                     rows_received=len(rows),
                     rows_loaded=0,
                     rows_quarantined=len(rows),
+                    rows_counted_by=rejection.counted_by,
                     reason=rejection.reason,
                 ),
             )
@@ -609,6 +612,7 @@ class FileLoader:
             rows_received=rows_received,
             rows_loaded=rows_loaded,
             rows_quarantined=rows_quarantined,
+            rows_counted_by=COUNTED_PARSED,
             unknown_columns=json.dumps(prepared.unknown_columns, ensure_ascii=False)
             if prepared.unknown_columns
             else None,

@@ -15,8 +15,12 @@ from pathlib import Path
 
 import pytest
 from support import independent_feeds as truth
+from support import kpi_surfaces as surfaces
 from support.pipeline import FIVE_WEEKS, load_feeds, rows, scalar
+from support.staging_rows import Staging
 
+from parkops.pipeline import reference, transform
+from parkops.report import formatting as fmt
 from parkops.report.assemble import assemble
 from parkops.report.periods import ReportPeriod
 from parkops.report.readiness import assess
@@ -218,3 +222,99 @@ def test_a_poke_waits_before_the_deadline_and_fails_with_the_reasons_after_it(la
     load_feeds(url, landing, dt.date(2025, 2, 17), dt.date(2025, 2, 17), feeds=("registrations", "visits"))
     done, readiness = poke_readiness("weekly", None, interval_end, now=dt.datetime(2025, 2, 17, 15))
     assert done and readiness["period"] == "2025-W07" and readiness["ready"]
+
+
+@pytest.mark.parametrize("period", [WEEK, MONTH], ids=lambda period: period.key)
+def test_the_card_summary_and_cli_agree_on_every_kpi_value_of_the_sample(loaded_url, period):
+    """For every KPI on the period's last day: the CLI progress table, the report's card, its plain-text
+    summary and the workbook's cells show one value and one 达成率, the mart's, formatted once."""
+    _, content = content_of(loaded_url, period)
+    cli_shown = surfaces.cli_progress(loaded_url, period.end.isoformat())
+    cards = surfaces.report_cards(content)
+    with_units = surfaces.report_card_units(content)
+    text = surfaces.text_summary(content)
+    cells = surfaces.workbook_cells(content)
+    mart = {
+        row["kpi_name"]: row
+        for row in rows(loaded_url, "select * from mart.kpi_target_progress where as_of_date = :d", {"d": period.end})
+    }
+    assert set(cli_shown) == set(cards) == set(text) == set(cells) == set(mart)
+    for name, row in mart.items():
+        card = cards[name]
+        assert cli_shown[name] == card, name
+        assert text[name].attainment == card.attainment, name
+        if row["data_status"] == "no data":
+            assert card.value == text[name].value == "no data" and cells[name].actual is None, name
+            continue
+        assert text[name].value == with_units[name], name
+        # The workbook holds the number the card shows, in the card's precision.
+        assert cells[name].actual == fmt.kpi_shown(row["actual"], row["unit"]), name
+        assert fmt.kpi_number(cells[name].actual, row["unit"]) == card.value, name
+        assert cells[name].attainment == fmt.attainment_shown(row["attainment"]), name
+        if row["attainment"] is not None:
+            assert cells[name].attainment_format == "0.0%", name
+            assert fmt.percent_from_ratio(cells[name].attainment) == card.attainment, name
+    # 共性诉求: the summary sentence states the card's figure, and the list is that figure's detail.
+    recurring = next(card for card in content.kpis if card.kpi_code == "recurring_needs")
+    assert f"近30日共性诉求 {with_units[recurring.kpi_name]}。" in surfaces.summary_sentence(content)
+    assert len(content.recurring) == recurring.actual
+
+
+def test_a_value_on_a_rounding_boundary_reads_the_same_everywhere(warehouse_url):
+    """The issue's figures: a share of 95.65 % and a talent attainment of 116,400 / 800,000 = 14.55 %
+    read 95.7 % and 14.6 % (half-up, docs/measures.md) in the CLI, the card, the text and the workbook."""
+    staging = Staging()
+    staging.registration("T1", "2025-03-02", industry="6520", employees=116_400)  # 集成电路设计: leading
+    staging.manual("leading_industry_share", ("2025-02", "2025-02-01", "2025-02-28"), "95.65", delivery="2025-03-03")
+    engine = create_warehouse_engine(warehouse_url)
+    try:
+        reference.load_reference_data(engine)
+        staging.load(engine)
+        transform.build_all(engine)
+    finally:
+        engine.dispose()
+    period = ReportPeriod.parse("2025-W09")  # ends 2025-03-02, the day both deliveries cover
+    _, content = content_of(warehouse_url, period)
+    cli_shown = surfaces.cli_progress(warehouse_url, period.end.isoformat())
+    cards, text, cells = (
+        surfaces.report_cards(content),
+        surfaces.text_summary(content),
+        surfaces.workbook_cells(content),
+    )
+    share, talent = "三大先导产业规模占全市比重", "三大先导产业人才规模"
+    assert cli_shown[share].value == cards[share].value == text[share].value == "95.7%"
+    assert fmt.kpi_number(cells[share].actual, "%") == "95.7%" and cells[share].actual == Decimal("95.7")
+    assert cli_shown[talent].attainment == cards[talent].attainment == text[talent].attainment == "14.6%"
+    assert cells[talent].attainment == Decimal("0.146")
+
+
+def test_recurring_needs_show_one_count_on_card_summary_list_and_cli(warehouse_url):
+    """共性诉求: an episode of 2025-02-10..02-16 (5 firms raising 人才 on 02-10) counts on 2025-03-09
+    (a hot day in the 30 days ending then): 1 起 on the card, in the summary sentence, in the CLI,
+    and the report lists that episode, although its span ended before the week 2025-W10."""
+    staging = Staging()
+    for number in range(1, 6):
+        need = {"need_id": f"N{number}", "category": "人才", "status": "待处理", "raised": "2025-02-10"}
+        staging.visit(f"V{number}", "2025-02-10", uscc=f"E{number}", needs=(need,))
+    staging.visit("V9", "2025-03-09", uscc="E9")  # the visits feed covers the week's last day
+    engine = create_warehouse_engine(warehouse_url)
+    try:
+        reference.load_reference_data(engine)
+        staging.load(engine)
+        transform.build_all(engine)
+    finally:
+        engine.dispose()
+    period = ReportPeriod.parse("2025-W10")
+    _, content = content_of(warehouse_url, period)
+    name = "共性诉求"
+    assert surfaces.report_card_units(content)[name] == "1 起"
+    assert surfaces.cli_progress(warehouse_url, period.end.isoformat())[name].value == "1"
+    assert "近30日共性诉求 1 起。" in surfaces.summary_sentence(content)
+    assert [(episode.category, episode.last_hot_day) for episode in content.recurring] == [
+        ("人才", dt.date(2025, 2, 16))
+    ]
+    assert rows(
+        warehouse_url,
+        "select actual, unit from mart.kpi_target_progress where kpi_code = 'recurring_needs' and as_of_date = :d",
+        {"d": period.end},
+    ) == [{"actual": 1, "unit": "起"}]

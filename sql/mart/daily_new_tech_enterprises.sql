@@ -19,10 +19,18 @@ event_days as (
     select min(event_date) as first_day, max(event_date) as last_day from new_enterprise_events
 ),
 
+-- Either side may be empty: each coalesces to the other (least/greatest treat NULL differently
+-- on the two engines).
 bounds as (
     select
-        coalesce(least(event_days.first_day, delivered_days.first_day), event_days.first_day) as first_day,
-        coalesce(greatest(event_days.last_day, delivered_days.last_day), event_days.last_day) as last_day
+        least(
+            coalesce(event_days.first_day, delivered_days.first_day),
+            coalesce(delivered_days.first_day, event_days.first_day)
+        ) as first_day,
+        greatest(
+            coalesce(event_days.last_day, delivered_days.last_day),
+            coalesce(delivered_days.last_day, event_days.last_day)
+        ) as last_day
     from event_days
     cross join delivered_days
 ),

@@ -22,13 +22,17 @@ visit_days_seen as (
     select min(visit_date) as first_day, max(visit_date) as last_day from visits
 ),
 
+-- Either side may be empty: each coalesces to the other (least/greatest treat NULL differently
+-- on the two engines).
 bounds as (
     select
-        cast(date_trunc('quarter', coalesce(
-            least(visit_days_seen.first_day, delivered_days.first_day), delivered_days.first_day
+        cast(date_trunc('quarter', least(
+            coalesce(visit_days_seen.first_day, delivered_days.first_day),
+            coalesce(delivered_days.first_day, visit_days_seen.first_day)
         )) as date) as first_quarter,
-        cast(date_trunc('quarter', coalesce(
-            greatest(visit_days_seen.last_day, delivered_days.last_day), delivered_days.last_day
+        cast(date_trunc('quarter', greatest(
+            coalesce(visit_days_seen.last_day, delivered_days.last_day),
+            coalesce(delivered_days.last_day, visit_days_seen.last_day)
         )) as date) as last_quarter
     from visit_days_seen
     cross join delivered_days

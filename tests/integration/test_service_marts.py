@@ -536,6 +536,20 @@ def test_an_empty_first_delivery_keeps_its_zero(engine: Engine) -> None:
     assert [row["date"] for row in grid] == [D("2025-01-01"), D("2025-01-02")]
 
 
+def test_deliveries_without_any_row_still_have_their_days(engine: Engine) -> None:
+    s = Staging()
+    s.empty_file("registrations", "2025-01-02", file="registrations/2025-01-02/reg_20250101.csv")
+    s.empty_file("registrations", "2025-01-03", file="registrations/2025-01-03/reg_20250102.csv")
+    build(engine, s)
+    grid = fetch(
+        engine,
+        "select date, sum(new_tech_enterprises) as new_tech from mart.daily_new_tech_enterprises "
+        "group by date order by date",
+    )
+    assert [(row["date"], row["new_tech"]) for row in grid] == [(D("2025-01-01"), 0), (D("2025-01-02"), 0)]
+    assert progress(engine, "2025-01-02")["new_tech_per_day"]["actual"] == 0
+
+
 def test_registration_kpis_keep_their_dates_when_visits_run_later(engine: Engine) -> None:
     s = Staging()
     s.registration("R1", "2025-01-02", tags="独角兽", employees=50)

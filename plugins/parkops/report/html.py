@@ -372,9 +372,10 @@ def _view(content: ReportContent, charts: list[ChartImage]) -> dict[str, object]
         needs_share = f"{period_word}提出的诉求中已办结 {fmt.percent_from_ratio(needs.raised_resolved_share)}。"
     recurring_card = next((card for card in content.kpis if card.kpi_code == RECURRING_NEEDS_KPI), None)
     recurring_rule = None
-    if recurring_card is not None and recurring_card.target is not None:
-        window = recurring_card.window_days or 7
-        recurring_rule = f"同类诉求{window}日内涉及{fmt.count(recurring_card.target)}家及以上企业即为共性诉求。"
+    if recurring_card is not None and recurring_card.target is not None and recurring_card.window_days:
+        recurring_rule = (
+            f"同类诉求{recurring_card.window_days}日内涉及{fmt.count(recurring_card.target)}家及以上企业即为共性诉求。"
+        )
     # The KPI's own figure (mart.kpi_target_progress, as on its card), never a recount of the list.
     recurring_text = "暂无数据"
     if recurring_card is not None and recurring_card.data_status == "ok" and recurring_card.actual is not None:

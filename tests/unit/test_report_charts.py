@@ -310,3 +310,10 @@ def test_fontconfig_resolves_chinese_families_to_the_bundled_file(tmp_path):
     assert all(path.parent == cjk_font_path().parent for path in listed)
     for requested in ("sans-serif", "PingFang SC", "Microsoft YaHei", "Arial"):
         assert Path(run("fc-match", "--format", "%{file}", requested)) == cjk_font_path(), requested
+
+
+def test_attainment_reads_as_on_the_cards() -> None:
+    # 116,400 / 800,000 = 0.1455: the card reads 14.6% (half-up on the decimal digits); a float
+    # 0.1455 * 100 is 14.549999… and read 14.5% here before.
+    chart = charts.kpi_attainment_chart([_kpi("人才规模", 0.1455, False)])
+    assert "人才规模14.6%" in chart.alt

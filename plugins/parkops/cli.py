@@ -157,8 +157,9 @@ def service_measures(connection: sa.Connection) -> list[str]:
                 row.visitor_role,
                 str(row.visitors),
                 str(row.visits),
-                format_number(row.visits_per_visitor),
-                "—" if row.target is None or row.target != row.target else f"≥{format_number(row.target)}",
+                # The KPI's own rule: the 片长 row reads as the 人均周走访数 row of the table above.
+                fmt.kpi_number(_known(row.visits_per_visitor), "次/人/周"),
+                "—" if _known(row.target) is None else f"≥{fmt.decimal(row.target, 1, trim=True)}",
                 "—"
                 if row.visitors_meeting_target is None or row.visitors_meeting_target != row.visitors_meeting_target
                 else f"{int(row.visitors_meeting_target)}/{row.visitors}",
@@ -195,7 +196,7 @@ def service_measures(connection: sa.Connection) -> list[str]:
                 str(row.needs_raised),
                 str(row.needs_resolved),
                 _percent(row.resolution_rate),
-                format_number(row.median_days_to_resolve),
+                fmt.decimal(_known(row.median_days_to_resolve), 1, trim=True),
             ]
             for row in needs.itertuples()
         ]
@@ -212,7 +213,7 @@ def service_measures(connection: sa.Connection) -> list[str]:
         ]
         text += [
             "",
-            "共性诉求 (7日内不少于5家企业提出同类诉求)",
+            "共性诉求全部时段 (7日内不少于5家企业提出同类诉求; 上表指标为近30日内出现的时段数)",
             format_table(["类别", "期间", "企业数", "诉求数"], rows, {2, 3}),
         ]
     agents = fetch_frame(
@@ -244,7 +245,7 @@ def service_measures(connection: sa.Connection) -> list[str]:
             [
                 "—" if row.rank is None or row.rank != row.rank else str(int(row.rank)),
                 row.park_name,
-                format_number(row.score),
+                fmt.decimal(_known(row.score), 1),
                 row.status or "—",
                 "是" if row.too_many_leading_industries else "",
             ]

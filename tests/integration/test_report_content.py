@@ -19,6 +19,7 @@ from support import kpi_surfaces as surfaces
 from support.pipeline import FIVE_WEEKS, load_feeds, rows, scalar
 from support.staging_rows import Staging
 
+from parkops import cli
 from parkops.pipeline import reference, transform
 from parkops.report import formatting as fmt
 from parkops.report.assemble import assemble
@@ -322,3 +323,31 @@ def test_recurring_needs_show_one_count_on_card_summary_list_and_cli(warehouse_u
         "select actual, unit from mart.kpi_target_progress where kpi_code = 'recurring_needs' and as_of_date = :d",
         {"d": period.end},
     ) == [{"actual": 1, "unit": "起"}]
+
+
+def test_the_cli_shows_visits_per_staff_once_rounded(warehouse_url):
+    """13 visits by 4 片长 in 2025-W09 = 3.25 per head: 3.3 (half-up) in the KPI table, the card and
+    the CLI's table of roles alike (the roles table rounded half-even to 3.2 before)."""
+    staging = Staging()
+    number = 0
+    for visitor, visits in (("P1", 3), ("P2", 3), ("P3", 3), ("P4", 4)):
+        for day in range(visits):
+            number += 1
+            staging.visit(f"W{number}", f"2025-02-{24 + day}", visitor=visitor, uscc=f"E{number}")
+    staging.visit("W99", "2025-03-02", visitor="S9", role="楼长")  # the week's last day is covered
+    engine = create_warehouse_engine(warehouse_url)
+    try:
+        reference.load_reference_data(engine)
+        staging.load(engine)
+        transform.build_all(engine)
+    finally:
+        engine.dispose()
+    period = ReportPeriod.parse("2025-W09")
+    _, content = content_of(warehouse_url, period)
+    assert surfaces.report_cards(content)["人均周走访数"].value == "3.3"
+    assert surfaces.cli_progress(warehouse_url, period.end.isoformat())["人均周走访数"].value == "3.3"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PARKOPS_WAREHOUSE_URL", warehouse_url)
+        output = cli.progress(period.end.isoformat())
+    roles = [line.split() for line in output.splitlines() if line.startswith("片长")]
+    assert roles == [["片长", "4", "13", "3.3", "≥3", "4/4"]]  # every one made at least 3 visits

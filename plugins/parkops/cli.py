@@ -27,6 +27,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from parkops.report import formatting as fmt
 from parkops.warehouse import create_warehouse_engine, fetch_frame
 
 FEED_CHOICES = ("registrations", "visits", "incubator_reports", "manual_statistics")
@@ -63,6 +64,34 @@ def format_number(value: object, unit: str | None = None) -> str:
     return f"{number:,.1f}"
 
 
+def _known(value: object) -> object:
+    """A frame's value, with a missing one (None, or NaN from a numeric column) as None."""
+    return None if value is None or value != value else value
+
+
+def kpi_progress_row(kpi: object) -> list[str]:
+    """One KPI of ``mart.kpi_target_progress`` as the progress table shows it: name, actual, target,
+    unit, 达成率, on track. Values go through :mod:`parkops.report.formatting`, the rules of the
+    leadership reports, so the CLI and the report show the same figure for the same date."""
+    on_track = {True: "是", False: "否"}.get(kpi.on_track, fmt.DASH)
+    has_data = kpi.data_status != "no data"
+    window_days = _known(kpi.window_days)
+    return [
+        kpi.kpi_name,
+        fmt.kpi_number(_known(kpi.actual), kpi.unit) if has_data else "无数据",
+        fmt.target_text(
+            kpi.direction,
+            _known(kpi.target),
+            _known(kpi.target_upper),
+            kpi.unit,
+            window_days=None if window_days is None else int(window_days),
+        ),
+        kpi.unit or "",
+        fmt.percent_from_ratio(_known(kpi.attainment)) if has_data else fmt.DASH,
+        on_track,
+    ]
+
+
 def progress(as_of: str | None) -> str:
     engine = create_warehouse_engine(read_only=True)
     with engine.connect() as connection:
@@ -72,7 +101,9 @@ def progress(as_of: str | None) -> str:
         as_of_date = as_of or latest.isoformat()
         kpis = fetch_frame(
             connection,
-            "select * from mart.kpi_target_progress where as_of_date = :as_of order by category, kpi_code",
+            "select progress.*, targets.window_days from mart.kpi_target_progress as progress "
+            "inner join core.dim_kpi_target as targets on targets.kpi_code = progress.kpi_code "
+            "where progress.as_of_date = :as_of order by progress.category, progress.kpi_code",
             {"as_of": as_of_date},
         )
         windows = fetch_frame(
@@ -80,26 +111,7 @@ def progress(as_of: str | None) -> str:
             "select * from mart.new_tech_per_day_windows where as_of_date = :as_of",
             {"as_of": as_of_date},
         )
-    rows = []
-    for kpi in kpis.itertuples():
-        target = format_number(kpi.target, kpi.unit)
-        if kpi.direction == "between":
-            target = f"{format_number(kpi.target)}–{format_number(kpi.target_upper)}"
-        elif kpi.direction == "more_than":
-            target = f">{target}"
-        elif kpi.direction == "at_least":
-            target = f"≥{target}"
-        on_track = {True: "是", False: "否"}.get(kpi.on_track, "—")
-        rows.append(
-            [
-                kpi.kpi_name,
-                "无数据" if kpi.data_status == "no data" else format_number(kpi.actual, kpi.unit),
-                target,
-                kpi.unit or "",
-                "—" if kpi.attainment is None else f"{Decimal(str(kpi.attainment)) * 100:.1f}%",
-                on_track,
-            ]
-        )
+    rows = [kpi_progress_row(kpi) for kpi in kpis.itertuples()]
     text = [
         f"指标进度 (截至 {as_of_date})",
         format_table(["指标", "实际", "目标", "单位", "达成率", "按期达标"], rows, {1, 2, 4}),
@@ -110,10 +122,10 @@ def progress(as_of: str | None) -> str:
             [
                 WINDOW_NAMES[row.window_code],
                 f"{row.window_start} ~ {as_of_date}",
-                f"{row.new_tech_enterprises:,}",
+                fmt.count(row.new_tech_enterprises),
                 str(row.calendar_days),
-                format_number(row.new_tech_per_day),
-                "—" if row.attainment is None else f"{Decimal(str(row.attainment)) * 100:.1f}%",
+                fmt.decimal(_known(row.new_tech_per_day), 1),
+                fmt.percent_from_ratio(_known(row.attainment)),
             ]
             for row in sorted(windows.itertuples(), key=lambda row: order.index(row.window_code))
         ]
@@ -128,7 +140,7 @@ def progress(as_of: str | None) -> str:
 
 
 def _percent(value: object) -> str:
-    return "—" if value is None else f"{Decimal(str(value)):.1f}%"
+    return fmt.percent(_known(value))
 
 
 def service_measures(connection: sa.Connection) -> list[str]:
@@ -145,8 +157,9 @@ def service_measures(connection: sa.Connection) -> list[str]:
                 row.visitor_role,
                 str(row.visitors),
                 str(row.visits),
-                format_number(row.visits_per_visitor),
-                "—" if row.target is None or row.target != row.target else f"≥{format_number(row.target)}",
+                # The KPI's own rule: the 片长 row reads as the 人均周走访数 row of the table above.
+                fmt.kpi_number(_known(row.visits_per_visitor), "次/人/周"),
+                "—" if _known(row.target) is None else f"≥{fmt.decimal(row.target, 1, trim=True)}",
                 "—"
                 if row.visitors_meeting_target is None or row.visitors_meeting_target != row.visitors_meeting_target
                 else f"{int(row.visitors_meeting_target)}/{row.visitors}",
@@ -183,7 +196,7 @@ def service_measures(connection: sa.Connection) -> list[str]:
                 str(row.needs_raised),
                 str(row.needs_resolved),
                 _percent(row.resolution_rate),
-                format_number(row.median_days_to_resolve),
+                fmt.decimal(_known(row.median_days_to_resolve), 1, trim=True),
             ]
             for row in needs.itertuples()
         ]
@@ -200,7 +213,7 @@ def service_measures(connection: sa.Connection) -> list[str]:
         ]
         text += [
             "",
-            "共性诉求 (7日内不少于5家企业提出同类诉求)",
+            "共性诉求全部时段 (7日内不少于5家企业提出同类诉求; 上表指标为近30日内出现的时段数)",
             format_table(["类别", "期间", "企业数", "诉求数"], rows, {2, 3}),
         ]
     agents = fetch_frame(
@@ -232,7 +245,7 @@ def service_measures(connection: sa.Connection) -> list[str]:
             [
                 "—" if row.rank is None or row.rank != row.rank else str(int(row.rank)),
                 row.park_name,
-                format_number(row.score),
+                fmt.decimal(_known(row.score), 1),
                 row.status or "—",
                 "是" if row.too_many_leading_industries else "",
             ]

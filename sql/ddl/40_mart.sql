@@ -46,7 +46,7 @@ create table if not exists mart.kpi_target_progress (
 comment on table mart.kpi_target_progress is 'Progress of every target in kpis.md per as-of date. Grain: as_of_date x kpi_code. A target whose feed has no data covering the date has data_status = ''no data'' and null actual (never zero). Attainment and on_track are null for directions threshold and none (a detection rule or a tracked figure, not a goal).';
 comment on column mart.kpi_target_progress.as_of_date is 'Figures count data dated on or before this day; the dates run over the union of the feeds'' coverage (registrations: day before the first to the day before the latest delivery)';
 comment on column mart.kpi_target_progress.actual is 'Per docs/measures.md: new_tech_per_day year-to-date average per calendar day; levels on the as-of date; service measures as defined there (percent as percent numbers)';
-comment on column mart.kpi_target_progress.attainment is 'actual / target';
+comment on column mart.kpi_target_progress.attainment is 'actual / target as a ratio, computed here once; every surface shows it as a percentage with one decimal, half-up (docs/measures.md)';
 comment on column mart.kpi_target_progress.on_track is 'Registration levels and rate: whether the last-30-day run rate reaches the target by the due date (after it, whether it is met); other KPIs: whether the actual meets the target now; null without a target';
 comment on column mart.kpi_target_progress.projected_at_due_date is 'Value projected at the due date at the last-30-day run rate';
 
@@ -64,7 +64,7 @@ comment on column mart.kpi_target_progress.kpi_name is 'KPI name in Chinese, e.g
 comment on column mart.kpi_target_progress.category is 'policy (2023 policy targets) or service (enterprise-service measures)';
 comment on column mart.kpi_target_progress.target is 'Target value (lower bound when direction is between)';
 comment on column mart.kpi_target_progress.target_upper is 'Upper bound, only when direction is between';
-comment on column mart.kpi_target_progress.unit is 'Unit of actual and target, e.g. 家/日, 人, %';
+comment on column mart.kpi_target_progress.unit is 'Unit of actual and target, e.g. 家/日, 人, %; recurring_needs: 起 (episodes), its target being the flagging rule (5 enterprises within 7 days)';
 comment on column mart.kpi_target_progress.direction is 'at_least, more_than, between, threshold or none';
 comment on column mart.kpi_target_progress.data_status is 'ok, or no data when the KPI''s feed has no data covering the as-of date (actual is then null, never zero)';
 comment on column mart.kpi_target_progress.due_date is 'Date by which the target is due (policy targets: 2025-12-31)';

@@ -1,11 +1,38 @@
--- New enterprises per event date and park: every day between the first and the last 设立/迁入
--- event date loaded, for every park, zeros included (a dense grid is what charts and sums want).
+-- New enterprises per event date and park: every day between the first 设立/迁入 event date loaded
+-- (or the first delivered day, if earlier) and the latest delivered day (or the last event date, if
+-- later), for every park, zeros included (a dense grid is what charts and sums want).
 with new_enterprise_events as (
     select * from core.fct_registration_events where is_new_enterprise
 ),
 
-bounds as (
+-- Days the published deliveries cover (the day before each delivery): a delivery without any
+-- new enterprise (an empty file) still contributes its zero day.
+delivered_days as (
+    select
+        cast(min(delivery_date) - interval '1 day' as date) as first_day,
+        cast(max(delivery_date) - interval '1 day' as date) as last_day
+    from ops.published_files
+    where feed = 'registrations'
+),
+
+event_days as (
     select min(event_date) as first_day, max(event_date) as last_day from new_enterprise_events
+),
+
+-- Either side may be empty: each coalesces to the other (least/greatest treat NULL differently
+-- on the two engines).
+bounds as (
+    select
+        least(
+            coalesce(event_days.first_day, delivered_days.first_day),
+            coalesce(delivered_days.first_day, event_days.first_day)
+        ) as first_day,
+        greatest(
+            coalesce(event_days.last_day, delivered_days.last_day),
+            coalesce(delivered_days.last_day, event_days.last_day)
+        ) as last_day
+    from event_days
+    cross join delivered_days
 ),
 
 days as (

@@ -1,18 +1,41 @@
 -- 重点企业走访覆盖率 per quarter and park (docs/measures.md). Key enterprises of quarter Q: flagged
 -- key in any visit up to the end of Q (the platform's list only grows), united with enterprises
 -- active and tagged 独角兽/隐形冠军 at the end of Q (SCD2 version valid then). Quarters run from the
--- first to the latest visit: before the visits feed starts, coverage would be a meaningless 0.
+-- earliest to the latest day the visits feed covers: before the visits feed starts, coverage would be a meaningless 0.
 -- Rows exist only where there are key enterprises (zone-wide or in the park), so coverage_pct
 -- always has a denominator.
 with visits as (
     select * from core.fct_visits
 ),
 
+-- Quarters from the earliest to the latest day seen: visit dates, and the days the published visits
+-- deliveries cover (the day before each delivery; an empty delivery covers its day too).
+delivered_days as (
+    select
+        cast(min(delivery_date) - interval '1 day' as date) as first_day,
+        cast(max(delivery_date) - interval '1 day' as date) as last_day
+    from ops.published_files
+    where feed = 'visits'
+),
+
+visit_days_seen as (
+    select min(visit_date) as first_day, max(visit_date) as last_day from visits
+),
+
+-- Either side may be empty: each coalesces to the other (least/greatest treat NULL differently
+-- on the two engines).
 bounds as (
     select
-        cast(date_trunc('quarter', min(visit_date)) as date) as first_quarter,
-        cast(date_trunc('quarter', max(visit_date)) as date) as last_quarter
-    from visits
+        cast(date_trunc('quarter', least(
+            coalesce(visit_days_seen.first_day, delivered_days.first_day),
+            coalesce(delivered_days.first_day, visit_days_seen.first_day)
+        )) as date) as first_quarter,
+        cast(date_trunc('quarter', greatest(
+            coalesce(visit_days_seen.last_day, delivered_days.last_day),
+            coalesce(delivered_days.last_day, visit_days_seen.last_day)
+        )) as date) as last_quarter
+    from visit_days_seen
+    cross join delivered_days
 ),
 
 quarters as (

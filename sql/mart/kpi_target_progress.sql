@@ -1,7 +1,7 @@
 -- Progress of every target in core.dim_kpi_target for every as-of date (docs/measures.md).
 --
--- As-of dates run over the union of the feeds' data, each feed contributing the dates its data
--- covers: daily feeds (registrations, visits, manual statistics) from the day before their first
+-- As-of dates run over the union of the feeds' deliveries (published files, an empty one
+-- included), each feed contributing the dates its data covers: daily feeds (registrations, visits, manual statistics) from the day before their first
 -- delivery to the day before their latest (data of day D arrives on D+1); incubator reports from
 -- the first day of their first to the first day of their latest delivery month (reports for month
 -- M arrive during M+1). A KPI has figures only on dates its feed covers (incubator reports: up to
@@ -26,6 +26,15 @@ registration_dates as (
     select distinct as_of_date from rate_windows
 ),
 
+-- Deliveries of each feed the marts read: published file versions (ops.published_files). An empty
+-- file (a day without visits) is a delivery with no rows, so the axis comes from the deliveries,
+-- never from the earliest or latest row of a fact.
+published_deliveries as (
+    select feed, min(delivery_date) as first_delivery, max(delivery_date) as last_delivery
+    from ops.published_files
+    group by feed
+),
+
 -- Coverage of each feed: first_day..last_day (as-of dates), axis_last_day (how far it extends the axis).
 feed_coverage as (
     select
@@ -36,25 +45,20 @@ feed_coverage as (
     from registration_dates
     union all
     select
-        'visits',
-        cast(min(delivery_date) - interval '1 day' as date),
-        cast(max(delivery_date) - interval '1 day' as date),
-        cast(max(delivery_date) - interval '1 day' as date)
-    from core.fct_visits
+        feed,
+        cast(first_delivery - interval '1 day' as date),
+        cast(last_delivery - interval '1 day' as date),
+        cast(last_delivery - interval '1 day' as date)
+    from published_deliveries
+    where feed in ('visits', 'manual_statistics')
     union all
     select
-        'incubator_reports',
-        min(delivery_date),
-        cast(max(delivery_date) + interval '1 month' - interval '1 day' as date),
-        max(delivery_date)
-    from core.fct_incubator_reports
-    union all
-    select
-        'manual_statistics',
-        cast(min(delivery_date) - interval '1 day' as date),
-        cast(max(delivery_date) - interval '1 day' as date),
-        cast(max(delivery_date) - interval '1 day' as date)
-    from core.fct_manual_statistics
+        feed,
+        first_delivery,
+        cast(last_delivery + interval '1 month' - interval '1 day' as date),
+        last_delivery
+    from published_deliveries
+    where feed = 'incubator_reports'
 ),
 
 axis_bounds as (

@@ -1,5 +1,6 @@
 -- 日均新增科技企业 per as-of date in the four windows of kpis.md. As-of dates run from the day
--- before the first delivery to the day before the latest delivery (events of day D arrive on D+1).
+-- before the first delivery to the day before the latest delivery (events of day D arrive on D+1):
+-- published deliveries (ops.published_files), so a delivery without events still counts its zero.
 with events as (
     select * from core.fct_registration_events
 ),
@@ -8,7 +9,8 @@ bounds as (
     select
         cast(min(delivery_date) - interval '1 day' as date) as first_day,
         cast(max(delivery_date) - interval '1 day' as date) as last_day
-    from events
+    from ops.published_files
+    where feed = 'registrations'
 ),
 
 as_of_dates as (

@@ -26,6 +26,7 @@ final as (
         current_figures.attainment,
         current_figures.on_track,
         targets.due_date,
+        targets.window_days,
         current_figures.projected_at_due_date,
         previous_figures.actual as previous_actual
     from targets

@@ -1,7 +1,11 @@
--- 共性诉求 episodes (mart.recurring_needs) whose span overlaps the period.
+-- 共性诉求 episodes (mart.recurring_needs) the KPI counts on the period's last day
+-- (mart.kpi_target_progress, recurring_needs; docs/measures.md): a hot day in the 30 days ending
+-- on :as_of_date, as known then (first_hot_day <= :as_of_date). The list is that figure's detail,
+-- so the report's list, card and summary show one number.
 with episodes as (
     select * from mart.recurring_needs
-    where episode_start <= :period_end and last_hot_day >= :period_start
+    where first_hot_day <= :as_of_date
+        and last_hot_day >= cast(cast(:as_of_date as date) - interval '29 days' as date)
 ),
 
 final as (

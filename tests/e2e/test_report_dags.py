@@ -32,6 +32,8 @@ from support.chat_robots import robot_server
 from support.pipeline import FIVE_WEEKS, load_feeds, rows
 from support.smtp import smtp_server
 
+from parkops.report import formatting as fmt
+
 pytestmark = pytest.mark.airflow
 
 FIRST, LAST = FIVE_WEEKS
@@ -160,8 +162,9 @@ def test_weekly_report_arrives_through_smtp_with_correct_mime(report_env):
     }
     assert set(sheet_rows) == set(marts)
     for code, row in marts.items():
-        actual = None if row["actual"] is None else float(row["actual"])
-        assert sheet_rows[code][4] == pytest.approx(actual), code
+        # The cell holds the mart's value as the card shows it (the unit's precision).
+        shown = fmt.kpi_shown(row["actual"], row["unit"])
+        assert sheet_rows[code][4] == (None if shown is None else pytest.approx(float(shown))), code
     daily_sheet = workbook["每日新增科技企业"]
     sheet_total = sum(
         row[3] for row in daily_sheet.iter_rows(values_only=True) if isinstance(row[0], dt.datetime | dt.date)

@@ -18,8 +18,13 @@ from pathlib import Path
 import openpyxl
 import pytest
 from support import independent_feeds as truth
+from support import kpi_surfaces as surfaces
 from support.pipeline import FIVE_WEEKS, load_feeds, rows, scalar
+from support.staging_rows import Staging
 
+from parkops import cli
+from parkops.pipeline import reference, transform
+from parkops.report import formatting as fmt
 from parkops.report.assemble import assemble
 from parkops.report.delivery import render_report
 from parkops.report.periods import ReportPeriod
@@ -105,8 +110,9 @@ def test_needs_equal_the_independent_recount(loaded_url, landing, period):
 
 
 def test_the_planted_recurring_need_shows_in_its_week(loaded_url):
-    # The generator's 供应链 burst in the week of 2025-02-10 (from 19 firms within these five weeks).
-    _, content = content_of(loaded_url, ReportPeriod.parse("2025-W07"))
+    # The generator's 供应链 burst, raised from the week of 2025-02-10 on (19 firms within these five
+    # weeks), turns hot on 2025-02-17: the report of that week lists it, as the KPI counts it from then.
+    _, content = content_of(loaded_url, ReportPeriod.parse("2025-W08"))
     supply = [episode for episode in content.recurring if episode.category == "供应链"]
     assert supply and max(episode.enterprises for episode in supply) >= 10
     mart = {
@@ -117,6 +123,9 @@ def test_the_planted_recurring_need_shows_in_its_week(loaded_url):
     assert all(episode.park_names for episode in supply)
     _, quiet_week = content_of(loaded_url, ReportPeriod.parse("2025-W06"))
     assert all(episode.last_hot_day >= dt.date(2025, 2, 3) for episode in quiet_week.recurring)
+    # Not yet known at the end of 2025-W07 (its fifth firm raised it on 02-17): not in that report.
+    _, week_before = content_of(loaded_url, ReportPeriod.parse("2025-W07"))
+    assert "供应链" not in {episode.category for episode in week_before.recurring}
 
 
 def test_monthly_incubators_equal_the_marts(loaded_url):
@@ -227,7 +236,7 @@ def test_a_poke_waits_before_the_deadline_and_fails_with_the_reasons_after_it(la
 
 # --- what the rendered report says about its own data ----------------------------------------------
 
-COUNT_UNITS = {"家", "人", "个", "次", "家/7日"}  # kpis.md: whole things counted
+COUNT_UNITS = {"家", "人", "个", "次", "起"}  # kpis.md: whole things counted
 
 
 def test_incubator_counts_add_up_to_the_incubators_due(loaded_url):
@@ -337,3 +346,127 @@ def test_workbook_shows_beijing_times_and_whole_counts(loaded_url):
             else:
                 assert cell.number_format.endswith("0.0"), (unit, headers[column], cell.number_format)
     assert checked > 5
+
+
+@pytest.mark.parametrize("period", [WEEK, MONTH], ids=lambda period: period.key)
+def test_the_card_summary_and_cli_agree_on_every_kpi_value_of_the_sample(loaded_url, period):
+    """For every KPI on the period's last day: the CLI progress table, the report's card, its plain-text
+    summary and the workbook's cells show one value and one 达成率, the mart's, formatted once."""
+    _, content = content_of(loaded_url, period)
+    cli_shown = surfaces.cli_progress(loaded_url, period.end.isoformat())
+    cards = surfaces.report_cards(content)
+    with_units = surfaces.report_card_units(content)
+    text = surfaces.text_summary(content)
+    cells = surfaces.workbook_cells(content)
+    mart = {
+        row["kpi_name"]: row
+        for row in rows(loaded_url, "select * from mart.kpi_target_progress where as_of_date = :d", {"d": period.end})
+    }
+    assert set(cli_shown) == set(cards) == set(text) == set(cells) == set(mart)
+    for name, row in mart.items():
+        card = cards[name]
+        assert cli_shown[name] == card, name
+        assert text[name].attainment == card.attainment, name
+        if row["data_status"] == "no data":
+            assert card.value == text[name].value == "no data" and cells[name].actual is None, name
+            continue
+        assert text[name].value == with_units[name], name
+        # The workbook holds the number the card shows, in the card's precision.
+        assert cells[name].actual == fmt.kpi_shown(row["actual"], row["unit"]), name
+        assert fmt.kpi_number(cells[name].actual, row["unit"]) == card.value, name
+        assert cells[name].attainment == fmt.attainment_shown(row["attainment"]), name
+        if row["attainment"] is not None:
+            assert cells[name].attainment_format == "0.0%", name
+            assert fmt.percent_from_ratio(cells[name].attainment) == card.attainment, name
+    # 共性诉求: the summary sentence states the card's figure, and the list is that figure's detail.
+    recurring = next(card for card in content.kpis if card.kpi_code == "recurring_needs")
+    assert f"近30日共性诉求 {with_units[recurring.kpi_name]}。" in surfaces.summary_sentence(content)
+    assert len(content.recurring) == recurring.actual
+
+
+def test_a_value_on_a_rounding_boundary_reads_the_same_everywhere(warehouse_url):
+    """The issue's figures: a share of 95.65 % and a talent attainment of 116,400 / 800,000 = 14.55 %
+    read 95.7 % and 14.6 % (half-up, docs/measures.md) in the CLI, the card, the text and the workbook."""
+    staging = Staging()
+    staging.registration("T1", "2025-03-02", industry="6520", employees=116_400)  # 集成电路设计: leading
+    staging.manual("leading_industry_share", ("2025-02", "2025-02-01", "2025-02-28"), "95.65", delivery="2025-03-03")
+    engine = create_warehouse_engine(warehouse_url)
+    try:
+        reference.load_reference_data(engine)
+        staging.load(engine)
+        transform.build_all(engine)
+    finally:
+        engine.dispose()
+    period = ReportPeriod.parse("2025-W09")  # ends 2025-03-02, the day both deliveries cover
+    _, content = content_of(warehouse_url, period)
+    cli_shown = surfaces.cli_progress(warehouse_url, period.end.isoformat())
+    cards, text, cells = (
+        surfaces.report_cards(content),
+        surfaces.text_summary(content),
+        surfaces.workbook_cells(content),
+    )
+    share, talent = "三大先导产业规模占全市比重", "三大先导产业人才规模"
+    assert cli_shown[share].value == cards[share].value == text[share].value == "95.7%"
+    assert fmt.kpi_number(cells[share].actual, "%") == "95.7%" and cells[share].actual == Decimal("95.7")
+    assert cli_shown[talent].attainment == cards[talent].attainment == text[talent].attainment == "14.6%"
+    assert cells[talent].attainment == Decimal("0.146")
+
+
+def test_recurring_needs_show_one_count_on_card_summary_list_and_cli(warehouse_url):
+    """共性诉求: an episode of 2025-02-10..02-16 (5 firms raising 人才 on 02-10) counts on 2025-03-09
+    (a hot day in the 30 days ending then): 1 起 on the card, in the summary sentence, in the CLI,
+    and the report lists that episode, although its span ended before the week 2025-W10."""
+    staging = Staging()
+    for number in range(1, 6):
+        need = {"need_id": f"N{number}", "category": "人才", "status": "待处理", "raised": "2025-02-10"}
+        staging.visit(f"V{number}", "2025-02-10", uscc=f"E{number}", needs=(need,))
+    staging.visit("V9", "2025-03-09", uscc="E9")  # the visits feed covers the week's last day
+    engine = create_warehouse_engine(warehouse_url)
+    try:
+        reference.load_reference_data(engine)
+        staging.load(engine)
+        transform.build_all(engine)
+    finally:
+        engine.dispose()
+    period = ReportPeriod.parse("2025-W10")
+    _, content = content_of(warehouse_url, period)
+    name = "共性诉求"
+    assert surfaces.report_card_units(content)[name] == "1 起"
+    assert surfaces.cli_progress(warehouse_url, period.end.isoformat())[name].value == "1"
+    assert "近30日共性诉求 1 起。" in surfaces.summary_sentence(content)
+    assert [(episode.category, episode.last_hot_day) for episode in content.recurring] == [
+        ("人才", dt.date(2025, 2, 16))
+    ]
+    assert rows(
+        warehouse_url,
+        "select actual, unit from mart.kpi_target_progress where kpi_code = 'recurring_needs' and as_of_date = :d",
+        {"d": period.end},
+    ) == [{"actual": 1, "unit": "起"}]
+
+
+def test_the_cli_shows_visits_per_staff_once_rounded(warehouse_url):
+    """13 visits by 4 片长 in 2025-W09 = 3.25 per head: 3.3 (half-up) in the KPI table, the card and
+    the CLI's table of roles alike (the roles table rounded half-even to 3.2 before)."""
+    staging = Staging()
+    number = 0
+    for visitor, visits in (("P1", 3), ("P2", 3), ("P3", 3), ("P4", 4)):
+        for day in range(visits):
+            number += 1
+            staging.visit(f"W{number}", f"2025-02-{24 + day}", visitor=visitor, uscc=f"E{number}")
+    staging.visit("W99", "2025-03-02", visitor="S9", role="楼长")  # the week's last day is covered
+    engine = create_warehouse_engine(warehouse_url)
+    try:
+        reference.load_reference_data(engine)
+        staging.load(engine)
+        transform.build_all(engine)
+    finally:
+        engine.dispose()
+    period = ReportPeriod.parse("2025-W09")
+    _, content = content_of(warehouse_url, period)
+    assert surfaces.report_cards(content)["人均周走访数"].value == "3.3"
+    assert surfaces.cli_progress(warehouse_url, period.end.isoformat())["人均周走访数"].value == "3.3"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PARKOPS_WAREHOUSE_URL", warehouse_url)
+        output = cli.progress(period.end.isoformat())
+    roles = [line.split() for line in output.splitlines() if line.startswith("片长")]
+    assert roles == [["片长", "4", "13", "3.3", "≥3", "4/4"]]  # every one made at least 3 visits

@@ -514,6 +514,42 @@ def test_visits_only_warehouse_gets_every_kpi_row(engine: Engine) -> None:
     assert latest["key_coverage_quarter"]["data_status"] == "no data"
 
 
+def test_an_empty_first_delivery_keeps_its_zero(engine: Engine) -> None:
+    s = Staging()
+    # 元旦: both daily exports ran and wrote a file without rows (deliveries of 2025-01-02).
+    s.empty_file("visits", "2025-01-02")
+    s.empty_file("registrations", "2025-01-02", file="registrations/2025-01-02/reg_20250101.csv")
+    s.visit("A1", "2025-01-02", role="首席代办员", needs=(need("N1", raised="2025-01-02"),))
+    s.registration("R1", "2025-01-02")
+    build(engine, s)
+    dates = [row["as_of_date"] for row in fetch(engine, "select distinct as_of_date from mart.kpi_target_progress")]
+    assert sorted(dates) == [D("2025-01-01"), D("2025-01-02")]  # from the day before the first delivery
+    new_year = progress(engine, "2025-01-01")
+    # Zero is a real zero on a day a delivery covers, even an empty one.
+    for code in ("agent_services", "recurring_needs", "new_tech_per_day", "unicorn_champions"):
+        assert (new_year[code]["data_status"], new_year[code]["actual"]) == ("ok", 0), code
+    # No need raised yet, no 片长 week: no figure (the definitions yield nothing), not zero.
+    assert new_year["needs_resolution"]["data_status"] == "no data"
+    assert progress(engine, "2025-01-02")["agent_services"]["actual"] == 1
+    # The daily grid of new enterprises holds the empty day too.
+    grid = fetch(engine, "select distinct date from mart.daily_new_tech_enterprises order by date")
+    assert [row["date"] for row in grid] == [D("2025-01-01"), D("2025-01-02")]
+
+
+def test_deliveries_without_any_row_still_have_their_days(engine: Engine) -> None:
+    s = Staging()
+    s.empty_file("registrations", "2025-01-02", file="registrations/2025-01-02/reg_20250101.csv")
+    s.empty_file("registrations", "2025-01-03", file="registrations/2025-01-03/reg_20250102.csv")
+    build(engine, s)
+    grid = fetch(
+        engine,
+        "select date, sum(new_tech_enterprises) as new_tech from mart.daily_new_tech_enterprises "
+        "group by date order by date",
+    )
+    assert [(row["date"], row["new_tech"]) for row in grid] == [(D("2025-01-01"), 0), (D("2025-01-02"), 0)]
+    assert progress(engine, "2025-01-02")["new_tech_per_day"]["actual"] == 0
+
+
 def test_registration_kpis_keep_their_dates_when_visits_run_later(engine: Engine) -> None:
     s = Staging()
     s.registration("R1", "2025-01-02", tags="独角兽", employees=50)

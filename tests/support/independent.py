@@ -706,7 +706,9 @@ def daily_counts(files: list[ExpectedFile], reference: Reference) -> dict[tuple[
     """mart.daily_new_tech_enterprises as kpis.md defines it, dense over days x parks.
 
     New on day D: a 设立 or 迁入 event dated D (distinct USCC per day and park); tech as of that
-    event. The grid spans the first to the last date of such an event, for every park.
+    event. The grid spans the first to the last date of such an event, stretched to the days the
+    loaded files' deliveries cover (the day before each delivery: an empty delivery still has its
+    day, with zeros), for every park.
     """
     sets: dict[tuple[date, str], tuple[set[str], set[str], set[str], set[str]]] = defaultdict(
         lambda: (set(), set(), set(), set())
@@ -726,10 +728,11 @@ def daily_counts(files: list[ExpectedFile], reference: Reference) -> dict[tuple[
             if row.is_tech:
                 tech.add(row.uscc)
                 (established if row.event_type == "设立" else moved_in).add(row.uscc)
-    if not event_dates:
+    covered_days = [expected.delivery_date - timedelta(days=1) for expected in files if expected.status == "loaded"]
+    if not event_dates and not covered_days:
         return {}
     grid: dict[tuple[date, str], DailyCounts] = {}
-    day, last = min(event_dates), max(event_dates)
+    day, last = min(event_dates + covered_days), max(event_dates + covered_days)
     while day <= last:
         for park_code in reference.park_names:
             tech, established, moved_in, every = sets.get((day, park_code), (set(), set(), set(), set()))

@@ -71,7 +71,7 @@ _KPI_SPECS: list[tuple[str, str, str, str, str, float | None, float | None, floa
     ("visits_per_staff_week", "人均周走访数", "service", "次/人/周", "at_least", 3, None, 3.2, 3.4),
     ("key_coverage_quarter", "重点企业走访覆盖率", "service", "%", "at_least", 100, None, 99.7, 98.1),
     ("needs_resolution", "诉求办结率/办结时长", "service", "%", "none", None, None, 88.8, 87.5),
-    ("recurring_needs", "共性诉求", "service", "家/7日", "threshold", 5, None, 1, 2),
+    ("recurring_needs", "共性诉求", "service", "起", "threshold", 5, None, 2, 1),
     ("agent_services", "首席代办员代办次数", "service", "次", "none", None, None, 455, 430),
 ]
 _ON_TRACK = {
@@ -182,6 +182,7 @@ def _kpis(period: ReportPeriod, previous: ReportPeriod) -> list[KpiCard]:
                 projected_at_due_date=_PROJECTED.get(code) if actual is not None else None,
                 previous_as_of_date=previous.end,
                 previous_actual=previous_actual,
+                window_days=7 if code == "recurring_needs" else None,
             )
         )
     return cards

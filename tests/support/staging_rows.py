@@ -37,6 +37,12 @@ class Staging:
 
     def __init__(self) -> None:
         self.tables: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.empty_files: list[tuple[str, str, dt.date]] = []  # (feed, source_file, delivery)
+
+    def empty_file(self, feed: str, delivery: str, file: str | None = None) -> None:
+        """A delivered file without rows (a day without visits: the export still writes its file)."""
+        day = D(delivery)
+        self.empty_files.append((feed, file or f"{feed}/{day}/empty_{day}.jsonl", day))
 
     # --- registrations --------------------------------------------------------------------------
 
@@ -230,6 +236,8 @@ class Staging:
                 key = (FEED_OF_TABLE[table], record["source_file"])
                 audit = files.setdefault(key, {"delivery_date": record["delivery_date"], "rows": 0})
                 audit["rows"] += table not in CHILD_TABLES
+        for feed, source_file, delivery in self.empty_files:
+            files.setdefault((feed, source_file), {"delivery_date": delivery, "rows": 0})
         with engine.begin() as connection:
             for table, records in self.tables.items():
                 frame = pd.DataFrame(records, dtype=object)

@@ -40,7 +40,9 @@ def test_catalog_reads_ddl_comments() -> None:
     relations = {relation.qualified_name: relation for relation in docs.catalog()}
     progress = relations["mart.kpi_target_progress"]
     assert "Grain: as_of_date x kpi_code" in progress.comment
-    assert {column.name: column.comment for column in progress.columns}["attainment"] == "actual / target"
+    assert {column.name: column.comment for column in progress.columns}["attainment"].startswith(
+        "actual / target as a ratio"
+    )
     current = relations["core.dim_enterprise_current"]
     assert current.kind == "view" and current.comment
     is_active = next(column for column in current.columns if column.name == "is_active")

@@ -392,3 +392,10 @@ def test_an_attainment_short_of_100_percent_is_visibly_shorter():
     bar_100, bar_99_7, bar_100_3 = lengths
     # At least 2 display pixels (4 PNG pixels) either side of 100 %: 0.3 % would be half a pixel.
     assert bar_99_7 <= bar_100 - 4 and bar_100_3 >= bar_100 + 4, lengths
+
+
+def test_attainment_reads_as_on_the_cards() -> None:
+    # 116,400 / 800,000 = 0.1455: the card reads 14.6% (half-up on the decimal digits); a float
+    # 0.1455 * 100 is 14.549999… and read 14.5% here before.
+    chart = charts.kpi_attainment_chart([_kpi("人才规模", 0.1455, False)])
+    assert "人才规模14.6%" in chart.alt

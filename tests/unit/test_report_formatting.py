@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import doctest
+from decimal import Decimal
 
 import pytest
 
@@ -80,6 +81,12 @@ def test_percents() -> None:
     assert fmt.percent_from_ratio(0.0004) == "0.0%"
     assert fmt.percent_from_ratio(-0.052) == "-5.2%"
     assert fmt.percent_from_ratio(None) == "—"
+    # Scaled in decimal: 0.1455 * 100 is 14.549999… as a float, 14.55 as written: half-up 14.6.
+    assert fmt.percent_from_ratio(0.1455) == "14.6%"
+    assert fmt.percent_from_ratio(Decimal("0.145500")) == "14.6%"
+    assert fmt.attainment_shown(0.1455) == Decimal("0.146")
+    assert fmt.kpi_shown(Decimal("95.6500"), "%") == Decimal("95.7")
+    assert fmt.kpi_number(Decimal("95.6500"), "%") == "95.7%"
     assert fmt.percent(99.7) == "99.7%"
     assert fmt.percent(100) == "100.0%"
     assert fmt.percent(85, trim=True) == "85%"
@@ -101,7 +108,7 @@ def test_percents() -> None:
         (3, "个", "3 个"),
         (455, "次", "455 次"),
         (3.2, "次/人/周", "3.2 次/人/周"),
-        (1, "家/7日", "1 家/7日"),
+        (1, "起", "1 起"),
         (None, "家", "—"),
         (None, "%", "—"),
     ],
@@ -124,7 +131,7 @@ def test_kpi_value(value: float | None, unit: str, expected: str) -> None:
         (666, "人", True, "▲ 666", "good"),
         (250_000, "人", True, "▲ 25万", "good"),
         (0.4, "家", True, "持平", "flat"),
-        (-2, "家/7日", True, "▼ 2", "bad"),
+        (-2, "起", True, "▼ 2", "bad"),
         (1.6, "%", True, "▲ 1.6个百分点", "good"),
         (-0.25, "%", True, "▼ 0.3个百分点", "bad"),
         (None, "家", True, "—", "unknown"),
@@ -146,13 +153,18 @@ def test_change(delta: float | None, unit: str, higher_is_better: bool, text: st
         ("more_than", 100, None, "家", ">100"),
         ("between", 3, 5, "个", "3–5"),
         ("between", 80, 90, "%", "80–90%"),
-        ("threshold", 5, None, "家/7日", "阈值 5"),
+        ("threshold", 5, None, "起", "阈值 5家"),
         ("none", None, None, "%", "—"),
         ("at_least", None, None, "家", "—"),
     ],
 )
 def test_target_text(direction: str, target: float | None, upper: float | None, unit: str, expected: str) -> None:
     assert fmt.target_text(direction, target, upper, unit) == expected
+
+
+def test_a_threshold_names_its_window() -> None:
+    # 共性诉求: the KPI counts episodes (起); its rule counts enterprises within the window.
+    assert fmt.target_text("threshold", 5, None, "起", window_days=7) == "阈值 5家/7日"
 
 
 def test_target_text_rejects_an_unknown_direction() -> None:

@@ -235,9 +235,10 @@ def test_needs_section(weekly_html: str) -> None:
 
 
 def test_no_recurring_needs(weekly: ReportContent) -> None:
-    text = visible_text(render_html(replace(weekly, recurring=[]), CHARTS))
+    kpis = [replace(card, actual=0) if card.kpi_code == "recurring_needs" else card for card in weekly.kpis]
+    text = visible_text(render_html(replace(weekly, recurring=[], kpis=kpis), CHARTS))
     assert "本期无共性诉求" in text
-    assert "共性诉求 0 起" in text
+    assert "近30日共性诉求 0 起" in text
 
 
 def test_incubators_weekly_and_monthly(weekly_html: str) -> None:

@@ -52,6 +52,11 @@ def _number(value: object) -> float | None:
     return None if value is None else float(value)
 
 
+def _shown(value: Decimal | None) -> float | None:
+    """A number rounded as shown, for a workbook cell (floats: what openpyxl writes as numbers)."""
+    return None if value is None else float(value)
+
+
 def _kpi_order() -> list[str]:
     """KPIs in the order of the reference table seeds/kpi_targets.csv (policy targets first)."""
     with (seeds_dir() / "kpi_targets.csv").open(encoding="utf-8", newline="") as handle:
@@ -79,6 +84,7 @@ def kpi_cards(connection: sa.Connection, period: ReportPeriod) -> list[KpiCard]:
             projected_at_due_date=_number(row.projected_at_due_date),
             previous_as_of_date=previous.end,
             previous_actual=_number(row.previous_actual),
+            window_days=None if row.window_days is None else int(row.window_days),
         )
         for row in _rows(connection, "kpi_cards", as_of_date=period.end, previous_as_of_date=previous.end)
     ]
@@ -179,7 +185,7 @@ def recurring_episodes(connection: sa.Connection, period: ReportPeriod) -> list[
             park_names=[park_names.get(code, code) for code in (row.parks or "").split(";") if code],
             ongoing=(period.end - row.last_hot_day).days < ONGOING_DAYS,
         )
-        for row in _rows(connection, "recurring_needs", period_start=period.start, period_end=period.end)
+        for row in _rows(connection, "recurring_needs", as_of_date=period.end)
     ]
 
 
@@ -333,13 +339,15 @@ def _detail_tables(
                     card.kpi_name,
                     {"policy": "政策目标", "service": "服务指标"}[card.category],
                     card.unit,
-                    card.actual,
+                    # The numbers as the cards show them (formatting's rule), so no cell can display
+                    # another rounding of the same value.
+                    _shown(fmt.kpi_shown(card.actual, card.unit)),
                     card.target,
                     card.target_upper,
-                    card.attainment,
+                    _shown(fmt.attainment_shown(card.attainment)),
                     {True: "是", False: "否"}.get(card.on_track),
-                    card.previous_actual,
-                    card.change,
+                    _shown(fmt.kpi_shown(card.previous_actual, card.unit)),
+                    _shown(fmt.kpi_shown(card.change, card.unit)),
                     "有数据" if card.data_status == "ok" else "暂无数据",
                 )
                 for card in content.kpis
@@ -419,7 +427,7 @@ def _detail_tables(
         ),
         DetailTable(
             "共性诉求",
-            "共性诉求（7日内不少于5家企业提出同类诉求，与本期重叠的时段）",
+            f"共性诉求（截至{period.end.isoformat()}近30日内出现的时段；7日内不少于5家企业提出同类诉求）",
             ["类别", "开始日期", "最后触发日", "企业数", "诉求数", "园区"],
             [None, day, day, count, count, None],
             [

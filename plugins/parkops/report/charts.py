@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Patch
 
+from parkops.report import formatting as fmt
 from parkops.report.content import ChartImage, DailyNewTech, DailySeries, KpiCard
 from parkops.report.fonts import use_cjk_font
 from parkops.report.periods import ReportPeriod
@@ -103,7 +104,9 @@ def _format_number(value: float) -> str:
 
 
 def _format_percent(ratio: float) -> str:
-    return f"{ratio * 100:.1f}%"
+    # The one rule of the cards and the CLI (half-up, scaled in decimal): a bar never reads 14.5%
+    # where its card reads 14.6%.
+    return fmt.percent_from_ratio(ratio)
 
 
 def _month_day(value: float, _position: object = None) -> str:
@@ -283,7 +286,7 @@ def kpi_attainment_chart(kpis: list[KpiCard]) -> ChartImage:
     axes.axvline(100, color=INK, linewidth=1.2, linestyle=(0, (4, 3)), zorder=3)
     axes.set_xlim(0, axis_span)
     axes.set_ylim(len(eligible) - 0.5, -0.5)
-    for position, percent, bar_end in zip(positions, percents, drawn, strict=True):
+    for kpi, position, percent, bar_end in zip(eligible, positions, percents, drawn, strict=True):
         if percent > KPI_BAR_CAP_PERCENT:
             # An axis-break mark: the bar is cut short, its label gives the true value.
             for offset in (-7.0, -3.0):
@@ -295,7 +298,7 @@ def kpi_attainment_chart(kpis: list[KpiCard]) -> ChartImage:
                     solid_capstyle="butt",
                 )
         axes.annotate(
-            f"{percent:.1f}%",
+            _format_percent(kpi.attainment),
             xy=(bar_end, position),
             xytext=(5, 0),
             textcoords="offset points",

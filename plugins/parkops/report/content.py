@@ -27,7 +27,7 @@ class KpiCard:
     kpi_code: str
     kpi_name: str
     category: Literal["policy", "service"]
-    unit: str  # 家/日, 家, 人, %, 个, 次, 次/人/周, 家/7日
+    unit: str  # 家/日, 家, 人, %, 个, 次, 次/人/周, 起
     direction: str  # at_least, more_than, between, threshold, none
     as_of_date: dt.date
     data_status: str  # ok or "no data"
@@ -40,6 +40,7 @@ class KpiCard:
     projected_at_due_date: float | None
     previous_as_of_date: dt.date
     previous_actual: float | None
+    window_days: int | None = None  # a threshold's window (共性诉求: 5家 within 7 days)
 
     @property
     def change(self) -> float | None:
@@ -111,7 +112,8 @@ class NeedsSummary:
 
 @dataclass(frozen=True)
 class RecurringEpisode:
-    """A 共性诉求 episode (``mart.recurring_needs``) overlapping the period."""
+    """A 共性诉求 episode (``mart.recurring_needs``) the KPI counts on the period's last day (a hot day
+    in the 30 days ending then): the detail of the 共性诉求 card's figure."""
 
     category: str
     episode_start: dt.date

@@ -16,9 +16,14 @@ the headline cards, the tables and the text lines. The rules:
 * **Unknown values** (``None``) read ``—`` (an em dash) everywhere.
 * **Values with a KPI unit** (:func:`kpi_value`): percent units print as ``99.7%``; the rate units
   家/日 and 次/人/周 with one decimal (``122.2 家/日``, ``3.2 次/人/周``); the count units 家, 人, 个,
-  次 and 家/7日 by the count rule. A space separates Arabic digits from the Chinese unit (the usual
+  次 and 起 (共性诉求 episodes) by the count rule. A space separates Arabic digits from the Chinese unit (the usual
   spacing between digits and Chinese characters), none follows 万 or 亿, which are Chinese
   characters already: ``17 家``, ``11.7万人``.
+* **Attainment** (:func:`percent_from_ratio` of ``mart.kpi_target_progress.attainment``): the mart
+  computes it once (actual / target); every surface shows it as a percentage with one decimal,
+  half-up on the ratio's decimal digits times 100 (0.1455 → ``14.6%``), never re-derived from
+  rounded figures. :func:`kpi_shown` and :func:`attainment_shown` give the numbers as shown, for
+  cells that hold numbers (the Excel attachment), so a cell can never display another rounding.
 * **Changes** (:func:`change`): ``▲ 3.2`` / ``▼ 1.5`` in the unit's precision, ``持平`` when the
   change rounds to zero, ``—`` when unknown; percent KPIs change by ``个百分点``. The result carries
   a tone (good / bad / flat / unknown) from whether up is good, for colouring.
@@ -40,15 +45,21 @@ YI = 100_000_000
 
 PERCENT_UNITS = frozenset({"%"})
 RATE_UNITS = frozenset({"家/日", "次/人/周"})  # averages: one decimal
-COUNT_UNITS = frozenset({"家", "人", "个", "次", "家/7日"})
+COUNT_UNITS = frozenset({"家", "人", "个", "次", "起"})
 
 Tone = Literal["good", "bad", "flat", "unknown"]
 
 
-def _rounded(value: float, places: int) -> Decimal:
-    """``value`` rounded half-up to ``places`` decimals, from its shortest decimal representation."""
+def _exact(value: float | Decimal) -> Decimal:
+    """``value`` as written: a Decimal (a numeric column of the marts) as is, a float from its
+    shortest decimal representation (``0.1455``, not the binary ``0.14549999…``)."""
+    return value if isinstance(value, Decimal) else Decimal(repr(float(value)))
+
+
+def _rounded(value: float | Decimal, places: int) -> Decimal:
+    """``value`` rounded half-up to ``places`` decimals, from its decimal digits as written."""
     quantum = Decimal(1).scaleb(-places)
-    rounded = Decimal(repr(float(value))).quantize(quantum, rounding=ROUND_HALF_UP)
+    rounded = _exact(value).quantize(quantum, rounding=ROUND_HALF_UP)
     return rounded.copy_abs() if rounded.is_zero() else rounded  # no "-0.0"
 
 
@@ -122,12 +133,15 @@ def percent_from_ratio(ratio: float | None, places: int = 1) -> str:
     '61.1%'
     >>> percent_from_ratio(1.25, 0)
     '125%'
+    >>> percent_from_ratio(0.1455)
+    '14.6%'
     >>> percent_from_ratio(None)
     '—'
     """
     if ratio is None:
         return DASH
-    return f"{decimal(ratio * 100, places)}%"
+    # Scaled in decimal, never in binary: 0.1455 * 100 is 14.549999… as a float and would read 14.5%.
+    return f"{_digits(_rounded(_exact(ratio) * 100, places), places, trim=False)}%"
 
 
 def percent(value: float | None, places: int = 1, *, trim: bool = False) -> str:
@@ -167,6 +181,33 @@ def kpi_number(value: float | None, unit: str, *, trim: bool = False) -> str:
     if unit in RATE_UNITS:
         return decimal(value, 1, trim=trim)
     return count(value)
+
+
+def kpi_places(unit: str) -> int:
+    """Decimals a KPI value in ``unit`` shows: one for percent and rate units, none for counts.
+
+    >>> kpi_places("%"), kpi_places("家/日"), kpi_places("人")
+    (1, 1, 0)
+    """
+    return 1 if unit in PERCENT_UNITS or unit in RATE_UNITS else 0
+
+
+def kpi_shown(value: float | Decimal | None, unit: str) -> Decimal | None:
+    """A KPI value rounded as :func:`kpi_number` shows it (counts whole, before any 万/亿 scaling).
+
+    >>> kpi_shown(95.65, "%"), kpi_shown(116568, "人"), kpi_shown(None, "家")
+    (Decimal('95.7'), Decimal('116568'), None)
+    """
+    return None if value is None else _rounded(value, kpi_places(unit))
+
+
+def attainment_shown(ratio: float | Decimal | None) -> Decimal | None:
+    """An attainment ratio rounded as :func:`percent_from_ratio` shows it (0.1 percent).
+
+    >>> attainment_shown(0.1455), attainment_shown(None)
+    (Decimal('0.146'), None)
+    """
+    return None if ratio is None else _rounded(ratio, 3)
 
 
 def kpi_unit_suffix(number_text: str, unit: str) -> str:
@@ -249,10 +290,14 @@ def change(delta: float | None, unit: str = "", *, higher_is_better: bool = True
     return ChangeText(f"{'▲' if rising else '▼'} {shown}", tone)
 
 
-def target_text(direction: str, target: float | None, target_upper: float | None, unit: str) -> str:
-    """A KPI's target as a short expression: ``≥200``, ``>100``, ``3–5``, ``阈值 5``, ``—``.
+def target_text(
+    direction: str, target: float | None, target_upper: float | None, unit: str, *, window_days: int | None = None
+) -> str:
+    """A KPI's target as a short expression: ``≥200``, ``>100``, ``3–5``, ``阈值 5家/7日``, ``—``.
 
-    Numbers follow the unit (``≥80万``, ``≥85%``) with trailing zeros dropped.
+    Numbers follow the unit (``≥80万``, ``≥85%``) with trailing zeros dropped. A threshold is a
+    detection rule, not a goal in the KPI's unit: the 共性诉求 rule counts enterprises within
+    ``window_days`` days (the KPI counts the episodes, 起).
 
     >>> target_text("at_least", 200, None, "家/日")
     '≥200'
@@ -260,8 +305,10 @@ def target_text(direction: str, target: float | None, target_upper: float | None
     '>100'
     >>> target_text("between", 3, 5, "个")
     '3–5'
-    >>> target_text("threshold", 5, None, "家/7日")
-    '阈值 5'
+    >>> target_text("threshold", 5, None, "起", window_days=7)
+    '阈值 5家/7日'
+    >>> target_text("threshold", 5, None, "起")
+    '阈值 5家'
     >>> target_text("at_least", 800000, None, "人")
     '≥80万'
     >>> target_text("none", None, None, "次")
@@ -285,7 +332,8 @@ def target_text(direction: str, target: float | None, target_upper: float | None
             lower = lower.removesuffix("%")  # 80–90%, not 80%–90%
         return f"{lower}–{upper}"
     if direction == "threshold":
-        return f"阈值 {shown(target)}"
+        rule = f"阈值 {count(target)}家"
+        return f"{rule}/{window_days}日" if window_days else rule
     raise ValueError(f"unknown KPI direction {direction!r}")
 
 

@@ -163,7 +163,7 @@ def _kpi_view(card: KpiCard, previous_word: str) -> KpiView:
             due = f"按当前进度至{due_day}预计 {fmt.kpi_value(card.projected_at_due_date, card.unit)}"
         else:
             due = f"期限 {due_day}"
-    target = fmt.target_text(card.direction, card.target, card.target_upper, card.unit)
+    target = fmt.target_text(card.direction, card.target, card.target_upper, card.unit, window_days=card.window_days)
     if card.direction == "none" or card.target is None:
         target_parts = ["仅监测，未设目标值"]
     elif card.direction == "threshold":
@@ -372,8 +372,14 @@ def _view(content: ReportContent, charts: list[ChartImage]) -> dict[str, object]
         needs_share = f"{period_word}提出的诉求中已办结 {fmt.percent_from_ratio(needs.raised_resolved_share)}。"
     recurring_card = next((card for card in content.kpis if card.kpi_code == RECURRING_NEEDS_KPI), None)
     recurring_rule = None
-    if recurring_card is not None and recurring_card.target is not None:
-        recurring_rule = f"同类诉求7日内涉及{fmt.count(recurring_card.target)}家及以上企业即为共性诉求。"
+    if recurring_card is not None and recurring_card.target is not None and recurring_card.window_days:
+        recurring_rule = (
+            f"同类诉求{recurring_card.window_days}日内涉及{fmt.count(recurring_card.target)}家及以上企业即为共性诉求。"
+        )
+    # The KPI's own figure (mart.kpi_target_progress, as on its card), never a recount of the list.
+    recurring_text = "暂无数据"
+    if recurring_card is not None and recurring_card.data_status == "ok" and recurring_card.actual is not None:
+        recurring_text = fmt.kpi_value(recurring_card.actual, recurring_card.unit)
 
     status_counts = {status: 0 for status in ("通报", "摘牌")}
     for row in content.parks.rows:
@@ -386,7 +392,7 @@ def _view(content: ReportContent, charts: list[ChartImage]) -> dict[str, object]
         (
             "企业诉求",
             f"{period_word}提出 {fmt.count(needs.raised)} 件、办结 {fmt.count(needs.resolved)} 件，"
-            f"当前未办结 {fmt.count(needs.open_now)} 件；共性诉求 {len(content.recurring)} 起。",
+            f"当前未办结 {fmt.count(needs.open_now)} 件；近30日共性诉求 {recurring_text}。",
         ),
     ]
     if content.parks.rows:

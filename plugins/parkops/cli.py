@@ -31,6 +31,8 @@ from parkops.warehouse import create_warehouse_engine, fetch_frame
 
 FEED_CHOICES = ("registrations", "visits", "incubator_reports", "manual_statistics")
 WINDOW_NAMES = {"day": "当日", "rolling_30d": "近30日", "month_to_date": "本月", "year_to_date": "本年累计"}
+#: ``ops.file_audit.status`` as the file list shows it.
+FILE_STATUS_LABELS = {"loaded": "已加载", "rejected": "整个拒收", "duplicate": "重复未加载", "superseded": "已被取代"}
 
 
 def display_width(text: str) -> int:
@@ -259,7 +261,7 @@ def files(feed: str) -> str:
         [
             str(row.delivery_date),
             row.file_name,
-            row.status,
+            FILE_STATUS_LABELS.get(row.status, row.status),
             str(row.rows_received),
             str(row.rows_loaded),
             str(row.rows_quarantined),
@@ -267,7 +269,8 @@ def files(feed: str) -> str:
         ]
         for row in audit.itertuples()
     ]
-    return format_table(["delivery", "file", "status", "received", "loaded", "quarantined", "reason"], rows, {3, 4, 5})
+    headers = ["交付日期", "文件", "状态", "接收行数", "加载行数", "隔离行数", "原因"]
+    return format_table(headers, rows, {3, 4, 5})
 
 
 def health_headers(days: int) -> list[str]:

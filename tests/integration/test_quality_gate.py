@@ -69,7 +69,7 @@ def test_a_held_batch_reaches_nothing_downstream_until_released(use_warehouse, l
     assert "2025-03-11" in str(raised.value) and "release_held_batch" in str(raised.value)
     lines = raised.value.alert_lines
     assert lines[0].startswith("2025-03-11：6/30 行被隔离（20.0%，上限 5%），2 个文件")
-    assert "uscc_invalid（uscc） 6 行" in lines[1]
+    assert lines[1] == "主要失败规则：统一社会信用代码无效 6 行"  # the rule's Chinese label, not its id
     samples = [line for line in lines if line.startswith("样例：")]
     assert len(samples) == 3
     assert samples[0].startswith("样例：registrations/2025-03-11/reg_20250311_01.csv 第 2 行 uscc=")

@@ -39,6 +39,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from parkops import warehouse
+from parkops.quality.rule_labels import rule_label
 
 log = logging.getLogger(__name__)
 
@@ -403,13 +404,8 @@ def held_batch_details(connection: Connection, feed_name: str, delivery_date: st
     params = {"feed": feed_name, "delivery_date": delivery_date, "top": TOP_RULES, "samples": SAMPLE_ROWS}
     rules = connection.execute(_TOP_RULES_QUERY, params).all()
     if rules:
-        lines.append(
-            "主要失败规则："
-            + "；".join(
-                f"{row.rule}" + (f"（{row.column_name}）" if row.column_name else "") + f" {row.row_count} 行"
-                for row in rules
-            )
-        )
+        # A rule's label names its column: the id and column stay in ops.quarantine for SQL.
+        lines.append("主要失败规则：" + "；".join(f"{rule_label(row.rule)} {row.row_count} 行" for row in rules))
     rejected = connection.execute(
         sa.text(
             "select source_file, reason from ops.file_audit where feed = :feed and delivery_date = :delivery_date "

@@ -10,6 +10,7 @@ here that the README no longer names fails too.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -24,7 +25,7 @@ import sqlalchemy as sa
 
 from parkops.ingest.catalogue import FEED_NAMES
 from parkops.ops.freshness import feed_label
-from parkops.warehouse import create_warehouse_engine
+from parkops.warehouse import create_warehouse_engine, fetch_frame
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 README = PROJECT_DIR / "README.md"
@@ -196,3 +197,20 @@ def test_files_lists_every_file_version_of_the_feed(feed: str, five_week_warehou
     assert len(lines) == 2 + len(audit), output  # header, rule, one line per file version
     for row in audit:
         assert row.file_name in output
+
+
+def test_fetch_frame_returns_null_as_none_and_integers_as_int(warehouse_url: str) -> None:
+    """The CLI's frames hold what the database returned: pandas' inference made a NULL text NaN (files crashed)."""
+    engine = create_warehouse_engine(warehouse_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(sa.text("create table probe (reason text, rows_loaded integer, day date)"))
+            connection.execute(sa.text("insert into probe values ('bad header', null, null), (null, 2, '2025-03-09')"))
+            frame = fetch_frame(connection, "select * from probe order by rows_loaded nulls first")
+    finally:
+        engine.dispose()
+    assert [tuple(row) for row in frame.itertuples(index=False)] == [
+        ("bad header", None, None),
+        (None, 2, dt.date(2025, 3, 9)),
+    ]
+    assert isinstance(frame.iloc[1]["rows_loaded"], int)

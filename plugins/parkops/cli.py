@@ -32,7 +32,7 @@ from parkops.warehouse import create_warehouse_engine, fetch_frame
 FEED_CHOICES = ("registrations", "visits", "incubator_reports", "manual_statistics")
 WINDOW_NAMES = {"day": "当日", "rolling_30d": "近30日", "month_to_date": "本月", "year_to_date": "本年累计"}
 #: ``ops.file_audit.status`` as the file list shows it.
-FILE_STATUS_LABELS = {"loaded": "已加载", "rejected": "整个拒收", "duplicate": "重复未加载", "superseded": "已被取代"}
+FILE_STATUS_LABELS = {"loaded": "已加载", "rejected": "整个文件被拒", "duplicate": "重复未加载", "superseded": "已被取代"}
 
 
 def display_width(text: str) -> int:

@@ -32,7 +32,12 @@ from parkops.warehouse import create_warehouse_engine, fetch_frame
 FEED_CHOICES = ("registrations", "visits", "incubator_reports", "manual_statistics")
 WINDOW_NAMES = {"day": "当日", "rolling_30d": "近30日", "month_to_date": "本月", "year_to_date": "本年累计"}
 #: ``ops.file_audit.status`` as the file list shows it.
-FILE_STATUS_LABELS = {"loaded": "已加载", "rejected": "整个文件被拒", "duplicate": "重复未加载", "superseded": "已被取代"}
+FILE_STATUS_LABELS = {
+    "loaded": "已加载",
+    "rejected": "整个文件被拒",
+    "duplicate": "重复未加载",
+    "superseded": "已被取代",
+}
 
 
 def display_width(text: str) -> int:
@@ -331,7 +336,10 @@ def _audit_by_feed(connection: sa.Connection, since: dt.datetime) -> dict[str, d
 
 
 def held_batches(connection: sa.Connection) -> list[dict]:
-    """Batches the quality gate holds now (``ops.held_batches``), oldest delivery first."""
+    """Batches the quality gate holds now (``ops.held_batches``), oldest delivery first, with their top rules."""
+    from parkops.pipeline.gate import top_failing_rules
+    from parkops.quality.rule_labels import rule_label
+
     if not table_exists(connection, "ops", "quality_gate_batches"):
         return []
     rows = connection.execute(
@@ -351,6 +359,10 @@ def held_batches(connection: sa.Connection) -> list[dict]:
             "max_quarantine_share": row.max_quarantine_share,
             "run_id": row.run_id,
             "decided_at": row.decided_at.isoformat(timespec="minutes"),
+            "top_rules": [
+                {"rule": rule.rule, "label": rule_label(rule.rule), "rows": rule.row_count}
+                for rule in top_failing_rules(connection, row.feed, row.delivery_date)
+            ],
         }
         for row in rows
     ]

@@ -212,6 +212,7 @@ def test_the_health_page_and_the_cli_list_the_held_batch(use_warehouse, landing)
             "max_quarantine_share": 0.05,
             "run_id": "run-1",
             "decided_at": report["held_batches"][0]["decided_at"],
+            "top_rules": [{"rule": "uscc_invalid", "label": "统一社会信用代码无效", "rows": BAD_ROWS}],
         }
     ]
     assert [feed["held_batches"] for feed in report["feeds"]] == [1, 0, 0, 0]
@@ -222,6 +223,7 @@ def test_the_health_page_and_the_cli_list_the_held_batch(use_warehouse, landing)
         page = client.get("/health").text
     assert '<li data-feed="registrations" data-delivery="2025-03-11">' in page
     assert "6/30 行被隔离（20.0%，上限 5%）" in page
+    assert '主要失败规则：<span data-field="rule" title="uscc_invalid">统一社会信用代码无效</span> 6 行' in page
     assert 'href="/quarantine?feed=registrations&amp;day=2025-03-11"' in page
     assert 'href="/dags/release_held_batch"' in page
     assert '<span class="status bad">有扣留批次</span>' in page

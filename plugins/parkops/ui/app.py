@@ -516,11 +516,13 @@ def render_health(report: dict, links: Links) -> str:
         for batch in held:
             share = "—" if batch["quarantine_share"] is None else f"{batch['quarantine_share'] * 100:.1f}%"
             quarantine = links.page("quarantine", {"feed": batch["feed"], "day": batch["delivery_date"]})
+            top = "；".join(f"{_rule(rule['rule'])} {rule['rows']:,} 行" for rule in batch["top_rules"])
+            rules = f"主要失败规则：{top} · " if top else ""
             items.append(
                 f'<li data-feed="{_e(batch["feed"])}" data-delivery="{_e(batch["delivery_date"])}">'
                 f"<strong>{_e(feed_short_name(batch['feed']))} {_e(batch['delivery_date'])}</strong>："
                 f"{batch['rows_quarantined']:,}/{batch['rows_received']:,} 行被隔离（{_e(share)}，上限 "
-                f"{batch['max_quarantine_share'] * 100:.0f}%），{batch['files']} 个文件 · "
+                f"{batch['max_quarantine_share'] * 100:.0f}%），{batch['files']} 个文件 · {rules}"
                 f'<a href="{_e(quarantine)}">隔离数据</a> · '
                 f'<a href="{_e(links.dag("release_held_batch"))}" target="_top">'
                 "放行或重跑（release_held_batch）</a></li>"

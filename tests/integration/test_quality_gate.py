@@ -223,7 +223,10 @@ def test_the_health_page_and_the_cli_list_the_held_batch(use_warehouse, landing)
         page = client.get("/health").text
     assert '<li data-feed="registrations" data-delivery="2025-03-11">' in page
     assert "6/30 行被隔离（20.0%，上限 5%）" in page
-    assert '主要失败规则：<span data-field="rule" title="uscc_invalid">统一社会信用代码无效</span> 6 行' in page
+    assert (
+        '主要失败规则：<a href="/quarantine?feed=registrations&amp;day=2025-03-11&amp;rule=uscc_invalid">'
+        '<span data-field="rule" title="uscc_invalid">统一社会信用代码无效</span></a> 6 行'
+    ) in page
     assert 'href="/quarantine?feed=registrations&amp;day=2025-03-11"' in page
     assert 'href="/dags/release_held_batch"' in page
     assert '<span class="status bad">有扣留批次</span>' in page

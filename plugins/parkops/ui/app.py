@@ -515,8 +515,13 @@ def render_health(report: dict, links: Links) -> str:
         items = []
         for batch in held:
             share = "—" if batch["quarantine_share"] is None else f"{batch['quarantine_share'] * 100:.1f}%"
-            quarantine = links.page("quarantine", {"feed": batch["feed"], "day": batch["delivery_date"]})
-            top = "；".join(f"{_rule(rule['rule'])} {rule['rows']:,} 行" for rule in batch["top_rules"])
+            batch_filter = {"feed": batch["feed"], "day": batch["delivery_date"]}
+            quarantine = links.page("quarantine", batch_filter)
+            top = "；".join(
+                f'<a href="{_e(links.page("quarantine", {**batch_filter, "rule": rule["rule"]}))}">'
+                f"{_rule(rule['rule'])}</a> {rule['rows']:,} 行"
+                for rule in batch["top_rules"]
+            )
             rules = f"主要失败规则：{top} · " if top else ""
             items.append(
                 f'<li data-feed="{_e(batch["feed"])}" data-delivery="{_e(batch["delivery_date"])}">'

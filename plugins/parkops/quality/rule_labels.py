@@ -1,9 +1,10 @@
 """The Chinese label of every quality rule id: the one home of what a person reads for a rule.
 
 A rule id (``ops.quarantine.rule``, ``ops.validation_results.rule``) is a stable snake_case key
-that SQL, URLs and tests use; people read its label instead: the quarantine pages (the id on
-hover), the held-batch lines of ``parkops.cli gate list`` and of the failure alerts (e-mail and
-chat robots), and the Data Docs. Rule ids come from two places, both labelled here:
+that SQL, URLs and tests use; people read its label instead: the quarantine pages and the held
+batches of the health page (the id on hover), the held-batch lines of ``parkops.cli gate list``
+and of the failure alerts (e-mail and chat robots), and the Data Docs (label and id in each
+expectation's notes). Rule ids come from two places, both labelled here:
 
 * the Great Expectations suites (``meta.rule`` of each expectation in ``expectations/*.json``);
 * the code that rejects a file or a row before or beside the suites (readers, header mapping,

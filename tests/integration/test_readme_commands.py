@@ -99,9 +99,8 @@ SKIPPED: dict[str, str] = {
     "airflow standalone": "what make airflow starts: tests/e2e/test_native_topology.py",
     "make outbox": "an SMTP server that runs until stopped: tests/e2e/test_report_dags.py sends through it",
     "make bench": "an hour on both engines; make bench is its own check",
-    "make run": "runs the DAGs through Airflow, writing the warehouse: tests/e2e/test_airflow_*.py",
-    "make run FROM=2025-03-01 TO=2025-03-31": "as make run",
-    "make run FROM=… TO=…": "as make run",
+    "make run FROM=2025-03-01 TO=2025-03-31": "runs the DAGs through Airflow, writing the warehouse: tests/e2e",
+    "make run FROM=… TO=…": "as make run FROM=2025-03-01 TO=2025-03-31",
     "airflow dags test": "what make run calls: tests/e2e/test_airflow_*.py",
     "make sample SAMPLE_FROM=… SAMPLE_TO=…": "writes landing files; the fixture runs the same generator CLI",
     "python -m parkops.generator all --years 3": "make bench's three years; tests/unit/test_generator*.py",
@@ -119,10 +118,17 @@ SKIPPED: dict[str, str] = {
 }
 
 
+def _covered(command: str, known: set[str]) -> bool:
+    """Known as written, or a bare ``make <target>`` named in prose whose full form is known."""
+    bare_target = command.startswith("make ") and len(command.split()) == 2
+    return command in known or (bare_target and any(entry.startswith(f"{command} ") for entry in known))
+
+
 def test_every_command_of_the_readme_is_run_or_skipped_with_a_reason() -> None:
     named = readme_commands(README.read_text(encoding="utf-8"))
     known = set(RUN) | set(SKIPPED)
-    assert sorted(named - known) == [], "README names commands this test neither runs nor skips (with a reason)"
+    unknown = sorted(command for command in named if not _covered(command, known))
+    assert unknown == [], "README names commands this test neither runs nor skips (with a reason)"
     assert sorted(known - named) == [], "commands listed here that the README no longer names"
     assert not set(RUN) & set(SKIPPED)
 

@@ -253,15 +253,32 @@ def service_measures(connection: sa.Connection) -> list[str]:
     return text
 
 
+#: The file audit of a feed; a rejected version's rule is that of its quarantined rows (all of them
+#: carry the rule that refused the file), none when no row of it could be kept.
+_FILES_QUERY = """
+select audit.delivery_date, audit.file_name, audit.status, audit.rows_received, audit.rows_loaded,
+       audit.rows_quarantined, audit.reason, rejection.rule as rejected_by
+from ops.file_audit as audit
+left join (
+    select source_file, source_sha256, min(rule) as rule
+    from ops.quarantine
+    where feed = :feed
+    group by source_file, source_sha256
+) as rejection
+    on audit.status = 'rejected'
+    and rejection.source_file = audit.source_file
+    and rejection.source_sha256 = audit.source_sha256
+where audit.feed = :feed
+order by audit.delivery_date, audit.file_name, audit.processed_at
+"""
+
+
 def files(feed: str) -> str:
+    from parkops.quality.rule_labels import rule_label
+
     engine = create_warehouse_engine(read_only=True)
     with engine.connect() as connection:
-        audit = fetch_frame(
-            connection,
-            "select delivery_date, file_name, status, rows_received, rows_loaded, rows_quarantined, reason "
-            "from ops.file_audit where feed = :feed order by delivery_date, file_name, processed_at",
-            {"feed": feed},
-        )
+        audit = fetch_frame(connection, _FILES_QUERY, {"feed": feed})
     rows = [
         [
             str(row.delivery_date),
@@ -270,11 +287,12 @@ def files(feed: str) -> str:
             str(row.rows_received),
             str(row.rows_loaded),
             str(row.rows_quarantined),
+            rule_label(row.rejected_by) if row.rejected_by else "",
             row.reason or "",
         ]
         for row in audit.itertuples()
     ]
-    headers = ["交付日期", "文件", "状态", "接收行数", "加载行数", "隔离行数", "原因"]
+    headers = ["交付日期", "文件", "状态", "接收行数", "加载行数", "隔离行数", "拒收规则", "原因"]
     return format_table(headers, rows, {3, 4, 5})
 
 

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 
 from parkops.ingest.catalogue import FEED_NAMES
 from parkops.ops.freshness import feed_label
+from parkops.quality.rule_labels import rule_label
 from parkops.warehouse import create_warehouse_engine, fetch_frame
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -185,13 +186,25 @@ def test_readme_command_runs_on_a_loaded_warehouse(
 
 @pytest.mark.parametrize("feed", FEED_NAMES)
 def test_files_lists_every_file_version_of_the_feed(feed: str, five_week_warehouse: str, tmp_path: Path) -> None:
-    """One line per ops.file_audit row of the feed, a loaded file's empty reason shown empty."""
+    """One line per ops.file_audit row of the feed (a loaded file's missing reason shown empty); a
+    rejected file's line names the rule of its quarantined rows by its Chinese label."""
     engine = create_warehouse_engine(five_week_warehouse, read_only=True)
     try:
         with engine.connect() as connection:
             audit = connection.execute(
-                sa.text("select file_name, reason from ops.file_audit where feed = :feed"), {"feed": feed}
+                sa.text(
+                    "select cast(delivery_date as text) as day, file_name, source_file, source_sha256, status, reason "
+                    "from ops.file_audit where feed = :feed"
+                ),
+                {"feed": feed},
             ).all()
+            quarantined_rules = {
+                (row.source_file, row.source_sha256): row.rule
+                for row in connection.execute(
+                    sa.text("select distinct source_file, source_sha256, rule from ops.quarantine where feed = :feed"),
+                    {"feed": feed},
+                )
+            }
     finally:
         engine.dispose()
     assert any(row.reason is None for row in audit), "the case that crashed: a file without a reason"
@@ -201,8 +214,15 @@ def test_files_lists_every_file_version_of_the_feed(feed: str, five_week_warehou
     )
     lines = output.rstrip("\n").splitlines()
     assert len(lines) == 2 + len(audit), output  # header, rule, one line per file version
+    labelled = 0
     for row in audit:
-        assert row.file_name in output
+        (line,) = [line for line in lines if line.startswith(f"{row.day} ") and f" {row.file_name} " in line]
+        rule = quarantined_rules.get((row.source_file, row.source_sha256))
+        if row.status == "rejected" and rule is not None:
+            assert f" {rule_label(rule)} " in line and rule not in line, line
+            labelled += 1
+    if feed == "registrations":
+        assert labelled >= 1  # the five weeks hold a workbook refused whole (support.pipeline.load_feeds)
 
 
 def test_fetch_frame_returns_null_as_none_and_integers_as_int(warehouse_url: str) -> None:

@@ -32,6 +32,13 @@ from parkops.warehouse import create_warehouse_engine, fetch_frame
 
 FEED_CHOICES = ("registrations", "visits", "incubator_reports", "manual_statistics")
 WINDOW_NAMES = {"day": "当日", "rolling_30d": "近30日", "month_to_date": "本月", "year_to_date": "本年累计"}
+#: ``ops.file_audit.status`` as the file list shows it.
+FILE_STATUS_LABELS = {
+    "loaded": "已加载",
+    "rejected": "整个文件被拒",
+    "duplicate": "重复未加载",
+    "superseded": "已被取代",
+}
 
 
 def display_width(text: str) -> int:
@@ -259,28 +266,47 @@ def service_measures(connection: sa.Connection) -> list[str]:
     return text
 
 
+#: The file audit of a feed; a rejected version's rule is that of its quarantined rows (all of them
+#: carry the rule that refused the file), none when no row of it could be kept.
+_FILES_QUERY = """
+select audit.delivery_date, audit.file_name, audit.status, audit.rows_received, audit.rows_loaded,
+       audit.rows_quarantined, audit.reason, rejection.rule as rejected_by
+from ops.file_audit as audit
+left join (
+    select source_file, source_sha256, min(rule) as rule
+    from ops.quarantine
+    where feed = :feed
+    group by source_file, source_sha256
+) as rejection
+    on audit.status = 'rejected'
+    and rejection.source_file = audit.source_file
+    and rejection.source_sha256 = audit.source_sha256
+where audit.feed = :feed
+order by audit.delivery_date, audit.file_name, audit.processed_at
+"""
+
+
 def files(feed: str) -> str:
+    from parkops.quality.rule_labels import rule_label
+
     engine = create_warehouse_engine(read_only=True)
     with engine.connect() as connection:
-        audit = fetch_frame(
-            connection,
-            "select delivery_date, file_name, status, rows_received, rows_loaded, rows_quarantined, reason "
-            "from ops.file_audit where feed = :feed order by delivery_date, file_name, processed_at",
-            {"feed": feed},
-        )
+        audit = fetch_frame(connection, _FILES_QUERY, {"feed": feed})
     rows = [
         [
             str(row.delivery_date),
             row.file_name,
-            row.status,
+            FILE_STATUS_LABELS.get(row.status, row.status),
             str(row.rows_received),
             str(row.rows_loaded),
             str(row.rows_quarantined),
+            rule_label(row.rejected_by) if row.rejected_by else "",
             row.reason or "",
         ]
         for row in audit.itertuples()
     ]
-    return format_table(["delivery", "file", "status", "received", "loaded", "quarantined", "reason"], rows, {3, 4, 5})
+    headers = ["交付日期", "文件", "状态", "接收行数", "加载行数", "隔离行数", "拒收规则", "原因"]
+    return format_table(headers, rows, {3, 4, 5})
 
 
 def health_headers(days: int) -> list[str]:
@@ -341,7 +367,10 @@ def _audit_by_feed(connection: sa.Connection, since: dt.datetime) -> dict[str, d
 
 
 def held_batches(connection: sa.Connection) -> list[dict]:
-    """Batches the quality gate holds now (``ops.held_batches``), oldest delivery first."""
+    """Batches the quality gate holds now (``ops.held_batches``), oldest delivery first, with their top rules."""
+    from parkops.pipeline.gate import top_failing_rules
+    from parkops.quality.rule_labels import rule_label
+
     if not table_exists(connection, "ops", "quality_gate_batches"):
         return []
     rows = connection.execute(
@@ -361,6 +390,10 @@ def held_batches(connection: sa.Connection) -> list[dict]:
             "max_quarantine_share": row.max_quarantine_share,
             "run_id": row.run_id,
             "decided_at": row.decided_at.isoformat(timespec="minutes"),
+            "top_rules": [
+                {"rule": rule.rule, "label": rule_label(rule.rule), "rows": rule.row_count}
+                for rule in top_failing_rules(connection, row.feed, row.delivery_date)
+            ],
         }
         for row in rows
     ]

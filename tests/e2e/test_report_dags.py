@@ -268,7 +268,7 @@ def test_a_held_batch_fails_its_ingest_run_with_one_alert_on_every_channel(repor
         "质量闸门扣留 企业登记（registrations）1 个批次：2025-03-01",
         "数据错误，不重试",
         "2025-03-01：113/548 行被隔离（20.6%，上限 5%），2 个文件，整批扣留，未进入 core / mart",
-        "主要失败规则：missing_required_column",
+        "主要失败规则：缺少必需列",  # the rule's Chinese label, its id only in ops.quarantine
         "整个文件被拒：registrations/2025-03-01/",
         "样例：registrations/2025-03-01/",
     ]
@@ -279,6 +279,9 @@ def test_a_held_batch_fails_its_ingest_run_with_one_alert_on_every_channel(repor
     assert all(fact in wecom.payload["markdown"]["content"] for fact in facts)
     (dingtalk,) = robots.at("/dingtalk")
     assert dingtalk.payload["markdown"]["title"] == title
+    assert all(fact in dingtalk.payload["markdown"]["text"] for fact in facts)
+    for text in (body, wecom.payload["markdown"]["content"], dingtalk.payload["markdown"]["text"]):
+        assert "missing_required_column" not in text
     url = fresh["PARKOPS_WAREHOUSE_URL"]
     assert [row["delivery_date"].isoformat() for row in rows(url, "select delivery_date from ops.held_batches")] == [
         "2025-03-01"

@@ -69,7 +69,7 @@ def test_a_held_batch_reaches_nothing_downstream_until_released(use_warehouse, l
     assert "2025-03-11" in str(raised.value) and "release_held_batch" in str(raised.value)
     lines = raised.value.alert_lines
     assert lines[0].startswith("2025-03-11：6/30 行被隔离（20.0%，上限 5%），2 个文件")
-    assert "uscc_invalid（uscc） 6 行" in lines[1]
+    assert lines[1] == "主要失败规则：统一社会信用代码无效 6 行"  # the rule's Chinese label, not its id
     samples = [line for line in lines if line.startswith("样例：")]
     assert len(samples) == 3
     assert samples[0].startswith("样例：registrations/2025-03-11/reg_20250311_01.csv 第 2 行 uscc=")
@@ -212,6 +212,7 @@ def test_the_health_page_and_the_cli_list_the_held_batch(use_warehouse, landing)
             "max_quarantine_share": 0.05,
             "run_id": "run-1",
             "decided_at": report["held_batches"][0]["decided_at"],
+            "top_rules": [{"rule": "uscc_invalid", "label": "统一社会信用代码无效", "rows": BAD_ROWS}],
         }
     ]
     assert [feed["held_batches"] for feed in report["feeds"]] == [1, 0, 0, 0]
@@ -222,6 +223,10 @@ def test_the_health_page_and_the_cli_list_the_held_batch(use_warehouse, landing)
         page = client.get("/health").text
     assert '<li data-feed="registrations" data-delivery="2025-03-11">' in page
     assert "6/30 行被隔离（20.0%，上限 5%）" in page
+    assert (
+        '主要失败规则：<a href="/quarantine?feed=registrations&amp;day=2025-03-11&amp;rule=uscc_invalid">'
+        '<span data-field="rule" title="uscc_invalid">统一社会信用代码无效</span></a> 6 行'
+    ) in page
     assert 'href="/quarantine?feed=registrations&amp;day=2025-03-11"' in page
     assert 'href="/dags/release_held_batch"' in page
     assert '<span class="status bad">有扣留批次</span>' in page

@@ -260,7 +260,7 @@ def test_a_held_batch_fails_as_a_data_error_whose_alert_carries_the_batch_detail
 
     details = [
         "2025-03-01：113/548 行被隔离（20.6%，上限 5%），2 个文件",
-        "主要失败规则：missing_required_column 90 行",
+        "主要失败规则：缺少必需列 90 行",
     ]
     summary = {
         "batches_published": 3,

@@ -19,6 +19,7 @@ import pytest
 
 from parkops.config import expectations_dir
 from parkops.quality.data_docs import ASSETS_DIR, CDN_ASSETS, VENDOR_DIR, build_data_docs, vendored_paths
+from parkops.quality.rule_labels import RULE_LABELS
 from parkops.warehouse import apply_ddl, bulk_insert, create_warehouse_engine
 
 SUITES = sorted(path.stem for path in expectations_dir().glob("*.json"))
@@ -180,6 +181,10 @@ def test_suites_only_without_a_warehouse_and_the_site_is_replaced_whole(tmp_path
     page = (target / "expectations" / "registrations.html").read_text(encoding="utf-8")
     columns = {spec["kwargs"]["column"] for spec in registrations["expectations"] if "column" in spec["kwargs"]}
     assert columns and all(column in page for column in columns)
+    # Every expectation's notes name its rule in Chinese, with the id.
+    rules = [spec["meta"]["rule"] for spec in registrations["expectations"]]
+    missing = [rule for rule in rules if f"规则：{RULE_LABELS[rule]}（{rule}）" not in html.unescape(page)]
+    assert missing == []
     index = (target / "index.html").read_text(encoding="utf-8")
     assert all(f"expectations/{suite}.html" in index for suite in SUITES)
     assert not (target / "validations").exists() and index_entries(target) == {}

@@ -7,6 +7,7 @@ override the two auth dependencies; tests/e2e/test_native_topology.py checks the
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,9 +19,17 @@ from fastapi.testclient import TestClient
 from support.pipeline import FEEDS, rows, scalar
 
 from parkops import cli
+from parkops.quality.rule_labels import RULE_LABELS, rule_label
 from parkops.ui.app import WAREHOUSE_BUSY_MESSAGE, airflow_user, create_app, quarantine_row_reader
 
 PROJECT = Path(__file__).resolve().parents[2]
+#: The tables (and suites) of each feed, as README's feed table lists them.
+FEED_TABLES = {
+    "registrations": {"registrations"},
+    "visits": {"visits", "visit_needs"},
+    "incubator_reports": {"incubator_reports", "incubator_tenants"},
+    "manual_statistics": {"manual_statistics"},
+}
 
 
 class FieldCells(HTMLParser):
@@ -151,8 +160,85 @@ def test_quarantine_filters_by_day_and_rule(client, five_week_warehouse):
         {"feed": group["feed"], "day": group["delivery_date"], "rule": group["rule"]},
     )
     assert parse(response.text).by_id["total-rows"] == f"{expected:,}"
-    assert f'<option value="{group["rule"]}" selected>' in response.text
+    assert f'<option value="{group["rule"]}" title="{group["rule"]}" selected>{rule_label(group["rule"])}</option>' in (
+        response.text
+    )
     assert f'value="{day}"' in response.text
+
+
+class VisibleText(HTMLParser):
+    """What a reader sees of a page (text, not tags or attributes), and the ``title`` of every rule cell."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.text: list[str] = []
+        self.rule_titles: dict[str, str] = {}  # id on hover -> the label shown
+        self._rule: str | None = None
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        self._skip += tag in ("style", "title")
+        if attributes.get("data-field") == "rule":
+            self._rule = attributes.get("title")
+
+    def handle_endtag(self, tag: str) -> None:
+        self._skip -= tag in ("style", "title")
+
+    def handle_data(self, data: str) -> None:
+        if self._skip:
+            return
+        self.text.append(data)
+        if self._rule is not None:
+            self.rule_titles[self._rule] = data
+            self._rule = None
+
+
+@pytest.mark.parametrize("path", ["/quarantine", "/quarantine/rows"])
+def test_quarantine_pages_name_rules_in_chinese_with_the_id_on_hover(client, five_week_warehouse, path):
+    quarantined = {row["rule"] for row in rows(five_week_warehouse, "select distinct rule from ops.quarantine")}
+    assert len(quarantined) >= 5  # the sample's defects break rules of readers and of the suites
+    response = client.get(path, params={"limit": 1000} if path.endswith("rows") else {})
+    assert response.status_code == 200
+    page = VisibleText()
+    page.feed(response.text)
+    visible = "\n".join(page.text)
+    shown = set(page.rule_titles)
+    # Every rule in the table (the rows page shows the first 1000 rows) carries its label.
+    assert shown and shown <= quarantined
+    if path == "/quarantine":
+        assert shown == quarantined
+    assert {rule: page.rule_titles[rule] for rule in shown} == {rule: RULE_LABELS[rule] for rule in shown}
+    leaked = sorted(rule for rule in quarantined if re.search(rf"(?<![a-z_]){rule}(?![a-z_])", visible))
+    assert leaked == [], f"rule ids shown as text on {path}"
+    # The filter lists every quarantined rule by its label; its value is the id.
+    for rule in quarantined:
+        assert f'<option value="{rule}" title="{rule}">{RULE_LABELS[rule]}</option>' in response.text
+
+
+def test_quarantine_columns_show_the_header_a_supplier_writes(client, five_week_warehouse):
+    # The Chinese headers of the contract, as the suites record them for their reasons.
+    headers = {
+        feed: {
+            column: label
+            for path in (PROJECT / "expectations").glob("*.json")
+            if path.stem in FEED_TABLES[feed]
+            for column, label in json.loads(path.read_text(encoding="utf-8"))["meta"]["column_labels"].items()
+        }
+        for feed in FEEDS
+    }
+    groups = rows(five_week_warehouse, "select distinct feed, column_name from ops.quarantine_by_rule")
+    page = client.get("/quarantine").text
+    cells = re.findall(
+        r'<tr data-feed="([^"]+)"(?:(?!<tr ).)*?<td><span data-field="column" title="([^"]+)">([^<]+)</span>', page
+    )
+    shown = {(feed, column): label for feed, column, label in cells}
+    expected = {
+        (group["feed"], group["column_name"]): headers[group["feed"]][group["column_name"]]
+        for group in groups
+        if group["column_name"] in headers[group["feed"]]
+    }
+    assert len(expected) >= 10 and shown == expected
 
 
 def test_quarantine_rows_show_the_sample_row(client, five_week_warehouse):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -102,28 +102,42 @@ def _unstorable_text(value: object) -> str | None:
     return None
 
 
-def parse_visit_line(text: str) -> tuple[dict | None, str | None, str | None]:
-    """(visit object, failure rule, failure reason) for one line."""
+class ParsedLine(NamedTuple):
+    """A line read as a visit: the object (None when unreadable) and the rule it fails, if any."""
+
+    record: dict | None
+    rule: str | None = None
+    reason: str | None = None
+
+
+def parse_visit_line(text: str) -> ParsedLine:
+    """The visit object of one line, or the rule and reason it fails."""
     try:
         record = json.loads(text)
     except json.JSONDecodeError as error:
-        return None, "line_invalid_json", f"not valid JSON: {error.msg} at character {error.pos + 1}"
+        return ParsedLine(
+            None, rule="line_invalid_json", reason=f"not valid JSON: {error.msg} at character {error.pos + 1}"
+        )
     except RecursionError:
         # json gives up on arrays/objects nested about a thousand deep; that line is not a visit.
-        return None, "line_invalid_json", "not valid JSON: nested too deeply to read"
+        return ParsedLine(None, rule="line_invalid_json", reason="not valid JSON: nested too deeply to read")
     unstorable = _unstorable_text(record)
     if unstorable is not None:
-        return None, "line_invalid_character", unstorable
+        return ParsedLine(None, rule="line_invalid_character", reason=unstorable)
     if not isinstance(record, dict):
-        return None, "line_not_an_object", f"a visit must be a JSON object, got {type(record).__name__}"
+        return ParsedLine(
+            None, rule="line_not_an_object", reason=f"a visit must be a JSON object, got {type(record).__name__}"
+        )
     needs = record.get(NEEDS_KEY)
     if needs == "":
         needs = record[NEEDS_KEY] = None  # empty string means missing (sources.md): no needs
     if needs is not None and not isinstance(needs, list):
-        return record, "needs_not_a_list", f"needs (诉求): must be a list of objects, got {_as_text(needs)!r}"
+        return ParsedLine(
+            record, rule="needs_not_a_list", reason=f"needs (诉求): must be a list of objects, got {_as_text(needs)!r}"
+        )
     if needs and not all(isinstance(need, dict) for need in needs):
-        return record, "need_not_an_object", "needs (诉求): every element must be a JSON object"
-    return record, None, None
+        return ParsedLine(record, rule="need_not_an_object", reason="needs (诉求): every element must be a JSON object")
+    return ParsedLine(record)
 
 
 def prepare_visits(path: Path, delivery_date: str, inputs: ValidationInputs) -> PreparedFile:

@@ -39,6 +39,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from parkops import warehouse
+from parkops.quality.rule_labels import rule_label
 
 log = logging.getLogger(__name__)
 
@@ -385,6 +386,12 @@ _SAMPLE_ROWS_QUERY = sa.text(
 )
 
 
+def top_failing_rules(connection: Connection, feed_name: str, delivery_date: str | dt.date) -> list[sa.Row]:
+    """The delivery's most frequent failures (rule, column_name, row_count), most rows first."""
+    params = {"feed": feed_name, "delivery_date": as_day(delivery_date), "top": TOP_RULES}
+    return list(connection.execute(_TOP_RULES_QUERY, params).all())
+
+
 def held_batch_details(connection: Connection, feed_name: str, delivery_date: str | dt.date) -> list[str]:
     """Lines for an alert about a held batch: counts, the top failing rules, sample rows."""
     delivery_date = as_day(delivery_date)
@@ -401,15 +408,10 @@ def held_batch_details(connection: Connection, feed_name: str, delivery_date: st
         f"{batch.max_quarantine_share:.0%}），{batch.files} 个文件，整批扣留，未进入 core / mart"
     ]
     params = {"feed": feed_name, "delivery_date": delivery_date, "top": TOP_RULES, "samples": SAMPLE_ROWS}
-    rules = connection.execute(_TOP_RULES_QUERY, params).all()
+    rules = top_failing_rules(connection, feed_name, delivery_date)
     if rules:
-        lines.append(
-            "主要失败规则："
-            + "；".join(
-                f"{row.rule}" + (f"（{row.column_name}）" if row.column_name else "") + f" {row.row_count} 行"
-                for row in rules
-            )
-        )
+        # A rule's label names its column: the id and column stay in ops.quarantine for SQL.
+        lines.append("主要失败规则：" + "；".join(f"{rule_label(row.rule)} {row.row_count} 行" for row in rules))
     rejected = connection.execute(
         sa.text(
             "select source_file, reason from ops.file_audit where feed = :feed and delivery_date = :delivery_date "

@@ -781,16 +781,13 @@ def _quarantine_frame(prepared: PreparedFile, failures: list[UnitFailure], faile
     failing = {failure.unit for failure in failures}
     for unit in sorted(failed_units - failing):
         parent = prepared.unit_parents[unit]
-        rows.append(
-            (
-                unit,
-                None,
-                None,
-                "parent_row_quarantined",
-                f"{prepared.sheet_of(parent) or 'row'} row {prepared.unit_rows[parent]} of this file was quarantined; "
-                "this row belongs to it",
-            )
+        through_parent = UnitFailure(
+            unit,
+            rule="parent_row_quarantined",
+            reason=f"{prepared.sheet_of(parent) or 'row'} row {prepared.unit_rows[parent]} of this file was "
+            "quarantined; this row belongs to it",
         )
+        rows.append((unit, None, None, through_parent.rule, through_parent.reason))
     if not rows:
         return pd.DataFrame()
     rows.sort(key=lambda row: row[0])

@@ -340,6 +340,16 @@ def _delivery_range(first: dt.date, last: dt.date) -> str:
     return first.isoformat() if first == last else f"{first.isoformat()} .. {last.isoformat()}"
 
 
+def _with_rule_labels(suite: ExpectationSuite) -> ExpectationSuite:
+    """Each expectation's notes give its rule's Chinese label and id (GX shows notes under the expectation)."""
+    from parkops.quality.rule_labels import rule_label
+
+    for expectation in suite.expectations:
+        rule = (expectation.meta or {})["rule"]
+        expectation.notes = f"规则：{rule_label(rule)}（{rule}）"
+    return suite
+
+
 def build_data_docs(target: Path | None = None, *, warehouse_url: str | None = None, latest_runs: int = 30) -> Path:
     """Build the site (suites, and the latest ``latest_runs`` runs of each feed); returns its folder.
 
@@ -356,7 +366,7 @@ def build_data_docs(target: Path | None = None, *, warehouse_url: str | None = N
     # Built beside the target (same file system) so the finished site is renamed into place, not copied.
     with tempfile.TemporaryDirectory(prefix=f".{target.name}-build-", dir=target.parent) as scratch, _quiet_gx():
         context = gx.get_context(mode="file", project_root_dir=scratch)
-        suites = {name: context.suites.add(load_suite(name)) for name in names}
+        suites = {name: context.suites.add(_with_rule_labels(load_suite(name))) for name in names}
         stored = 0
         for run in runs:
             suite = suites.get(run.suite_name)

@@ -154,6 +154,12 @@ def suite_path(name: str) -> Path:
     return expectations_dir() / f"{name}.json"
 
 
+def suite_column_labels(name: str) -> dict[str, str]:
+    """Column -> its Chinese header (``meta.column_labels`` of suite ``name``), without building the suite."""
+    document = json.loads(suite_path(name).read_text(encoding="utf-8"))
+    return dict((document.get("meta") or {}).get("column_labels") or {})
+
+
 def load_suite(name: str) -> ExpectationSuite:
     """Build the GX suite ``name`` from ``expectations/<name>.json``, failing loudly on any defect.
 

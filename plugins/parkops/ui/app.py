@@ -400,6 +400,32 @@ def _identifier(name: str | None) -> str:
     return _e(name or "—").replace("_", "_<wbr>")
 
 
+def _rule(rule: str) -> str:
+    """A rule as people read it: its Chinese label, the id (what SQL and the URL filter use) on hover."""
+    from parkops.quality.rule_labels import rule_label
+
+    return f'<span data-field="rule" title="{_e(rule)}">{_e(rule_label(rule))}</span>'
+
+
+def column_labels() -> dict[str, dict[str, str]]:
+    """Feed -> column -> its Chinese header, from the suites of the feed's tables (their ``column_labels``)."""
+    from parkops.ingest.catalogue import FEED_NAMES, feed
+    from parkops.quality.validation import suite_column_labels
+
+    return {
+        name: {column: label for table in feed(name).tables for column, label in suite_column_labels(table).items()}
+        for name in FEED_NAMES
+    }
+
+
+def _column(labels: dict[str, dict[str, str]], feed: str, column: str | None) -> str:
+    """A column by its Chinese header, the id on hover; one the suites do not name (e.g. needs) as its id."""
+    label = labels.get(feed, {}).get(column or "")
+    if label is None:
+        return _identifier(column)
+    return f'<span data-field="column" title="{_e(column)}">{_e(label)}</span>'
+
+
 def _minute_text(iso: str | None) -> str:
     return iso.replace("T", " ") if iso else "—"
 
@@ -489,12 +515,19 @@ def render_health(report: dict, links: Links) -> str:
         items = []
         for batch in held:
             share = "—" if batch["quarantine_share"] is None else f"{batch['quarantine_share'] * 100:.1f}%"
-            quarantine = links.page("quarantine", {"feed": batch["feed"], "day": batch["delivery_date"]})
+            batch_filter = {"feed": batch["feed"], "day": batch["delivery_date"]}
+            quarantine = links.page("quarantine", batch_filter)
+            top = "；".join(
+                f'<a href="{_e(links.page("quarantine", {**batch_filter, "rule": rule["rule"]}))}">'
+                f"{_rule(rule['rule'])}</a> {rule['rows']:,} 行"
+                for rule in batch["top_rules"]
+            )
+            rules = f"主要失败规则：{top} · " if top else ""
             items.append(
                 f'<li data-feed="{_e(batch["feed"])}" data-delivery="{_e(batch["delivery_date"])}">'
                 f"<strong>{_e(feed_short_name(batch['feed']))} {_e(batch['delivery_date'])}</strong>："
                 f"{batch['rows_quarantined']:,}/{batch['rows_received']:,} 行被隔离（{_e(share)}，上限 "
-                f"{batch['max_quarantine_share'] * 100:.0f}%），{batch['files']} 个文件 · "
+                f"{batch['max_quarantine_share'] * 100:.0f}%），{batch['files']} 个文件 · {rules}"
                 f'<a href="{_e(quarantine)}">隔离数据</a> · '
                 f'<a href="{_e(links.dag("release_held_batch"))}" target="_top">'
                 "放行或重跑（release_held_batch）</a></li>"
@@ -527,19 +560,23 @@ def render_health(report: dict, links: Links) -> str:
 def _filter_form(links: Links, action: str, filters: QuarantineFilters, rules: list[str], limit: int | None) -> str:
     from parkops.ingest.catalogue import FEED_NAMES
     from parkops.ops.freshness import feed_label
+    from parkops.quality.rule_labels import rule_label
 
     def options(values: list[tuple[str, str]], selected: str | None) -> str:
-        return "".join(
-            f'<option value="{_e(value)}"{" selected" if value == (selected or "") else ""}>{_e(label)}</option>'
-            for value, label in values
-        )
+        items = []
+        for value, label in values:
+            # The id (of a feed, of a rule) on hover: the label is what the list shows.
+            title = f' title="{_e(value)}"' if value else ""
+            chosen = " selected" if value == (selected or "") else ""
+            items.append(f'<option value="{_e(value)}"{title}{chosen}>{_e(label)}</option>')
+        return "".join(items)
 
     feeds = [("", "全部数据源")] + [(name, feed_label(name)) for name in FEED_NAMES]
     if filters.feed and filters.feed not in FEED_NAMES:
         feeds.append((filters.feed, filters.feed))
-    rule_options = [("", "全部规则")] + [(rule, rule) for rule in rules]
+    rule_options = [("", "全部规则")] + [(rule, rule_label(rule)) for rule in rules]
     if filters.rule and filters.rule not in rules:
-        rule_options.append((filters.rule, filters.rule))
+        rule_options.append((filters.rule, rule_label(filters.rule)))
     day = filters.invalid_day or (filters.day.isoformat() if filters.day else "")
     limit_field = (
         f'<label>最多显示<input type="number" name="limit" min="1" max="{MAX_ROWS}" value="{limit}"></label>'
@@ -583,6 +620,7 @@ def render_quarantine(links: Links, filters: QuarantineFilters, data: dict[str, 
         body.append('<p class="muted">没有匹配的隔离数据。</p>')
         return render_page(links, "隔离数据", "".join(body), current="quarantine")
     rows = []
+    labels = column_labels()
     for group in data["groups"]:
         day = group["delivery_date"].isoformat()
         rows_link = links.page("quarantine/rows", {"feed": group["feed"], "day": day, "rule": group["rule"]})
@@ -593,8 +631,8 @@ def render_quarantine(links: Links, filters: QuarantineFilters, data: dict[str, 
             f"{_e(feed_short_name(group['feed']))}</a></td>"
             f'<td class=nowrap><a href="{_e(links.page("quarantine", {**filters.query(), "day": day}))}">{day}</a></td>'
             f'<td class=rule><a href="{_e(links.page("quarantine", {**filters.query(), "rule": group["rule"]}))}">'
-            f"{_identifier(group['rule'])}</a></td>"
-            f"<td>{_identifier(group['column_name'])}</td>"
+            f"{_rule(group['rule'])}</a></td>"
+            f"<td>{_column(labels, group['feed'], group['column_name'])}</td>"
             f'<td class=num data-field="rows_quarantined">{group["rows_quarantined"]:,}</td>'
             f"<td class=num>{group['files']:,}</td>"
             f"{_file_cell(group['sample_file'])}"
@@ -633,6 +671,7 @@ def render_quarantine_rows(links: Links, filters: QuarantineFilters, limit: int,
         body.append('<p class="muted">没有匹配的隔离行。</p>')
         return render_page(links, "隔离行", "".join(body), current="quarantine")
     rows = []
+    labels = column_labels()
     for row in data["rows"]:
         value = '<span class="muted">（空）</span>' if row["value"] in (None, "") else _e(row["value"])
         row_number = "—" if row["row_number"] is None else row["row_number"]
@@ -642,8 +681,8 @@ def render_quarantine_rows(links: Links, filters: QuarantineFilters, limit: int,
             f"<td class=nowrap>{row['delivery_date'].isoformat()}</td>"
             f"{_file_cell(row['source_file'], row['sheet_name'])}"
             f'<td class=num data-field="row_number">{row_number}'
-            f"</td><td>{_identifier(row['column_name'])}</td><td class=value>{value}</td>"
-            f"<td class=rule>{_identifier(row['rule'])}</td><td class=reason>{_e(row['reason'])}</td></tr>"
+            f"</td><td>{_column(labels, row['feed'], row['column_name'])}</td><td class=value>{value}</td>"
+            f"<td class=rule>{_rule(row['rule'])}</td><td class=reason>{_e(row['reason'])}</td></tr>"
         )
     body.append(
         _table(

@@ -269,5 +269,10 @@ def delete_where(connection: Connection, schema: str, table: str, conditions: di
 
 
 def fetch_frame(connection: Connection, query: str, params: dict | None = None) -> pd.DataFrame:
+    """The rows of ``query`` as the driver returned them: a NULL stays None, an integer an int.
+
+    Object columns: pandas' inference would read a text column holding a NULL as a string
+    column with NaN, and an integer column holding a NULL as floats, for every reader to undo.
+    """
     result = connection.execute(sa.text(query), params or {})
-    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()), dtype=object)

@@ -55,6 +55,7 @@ SUITE_RULE_LABELS: dict[str, str] = {
     "visitor_id_missing": "走访人员编号为空",
     "visitor_role_missing": "走访人员角色为空",
     "park_name_missing": "园区为空",
+    "industry_code_missing": "行业代码为空",
     "channel_missing": "走访方式为空",
     "is_key_enterprise_missing": "是否重点企业为空",
     "need_id_missing": "诉求编号为空",

@@ -341,7 +341,7 @@ def test_progress_lists_the_latest_evaluation(engine: Engine) -> None:
     heading = lines.index("园区考核评估 (2025年, 截至2025-02-10)")
     ranking = lines[heading + 1].splitlines()[2:]  # after the header and the rule
     assert len(ranking) == 22
-    assert ranking[0].split()[:4] == ["1", "临港园", "100", "正常"]
+    assert ranking[0].split()[:4] == ["1", "临港园", "100.0", "正常"]  # scores: one decimal, as in the report
     assert ranking[1].split()[:4] == ["2", "张江核心园", "46.7", "通报"]  # as in test_park_evaluation
 
 

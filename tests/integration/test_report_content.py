@@ -94,7 +94,7 @@ def test_needs_equal_the_independent_recount(loaded_url, landing, period):
     _, content = content_of(loaded_url, period)
     needs = [
         record.need
-        for record in truth.current_needs(truth.read_visits(landing, FIRST, LAST)).values()
+        for record in truth.current_needs(truth.read_visits(landing, FIRST, LAST, release_held=True)).values()
         if record.need.raised_date <= period.end
     ]
     resolved = [need for need in needs if need.status == "已办结" and period.start <= need.resolved_date <= period.end]

@@ -81,6 +81,7 @@ from support.independent import (
     code_text,
     expected_landing,
     fold,
+    held_deliveries,
     parse_date,
     parse_file,
     parse_number,
@@ -434,8 +435,11 @@ class NeedRecord:
 @dataclass
 class VisitsTruth:
     files: dict[str, FileAccount]  # source_file -> account, every version seen
-    visits: list[Visit]  # accepted lines of versions still loaded, in delivery order
+    visits: list[Visit]  # accepted lines of versions still loaded, of published deliveries, in delivery order
     reference: FeedReference
+    #: Deliveries the quality gate must hold (README, "Quality gate"), unless released: their
+    #: lines are in staging, not in core, so no measure counts them.
+    held: set[date] = field(default_factory=set)
 
     def by_status(self, status: str) -> list[FileAccount]:
         return [account for account in self.files.values() if account.status == status]
@@ -620,7 +624,9 @@ def _reject_constant(name: str) -> object:
     raise ValueError(f"{name} is not JSON")
 
 
-def read_visits(landing: Path, first: date, last: date, seeds_dir: Path | None = None) -> VisitsTruth:
+def read_visits(
+    landing: Path, first: date, last: date, seeds_dir: Path | None = None, *, release_held: bool = False
+) -> VisitsTruth:
     """Feed 2 for delivery days first..last of ``landing``: file accounts and accepted visits.
 
     Lines: the text is split on LF only (a trailing CR is dropped; U+2028 and friends may occur
@@ -684,8 +690,10 @@ def read_visits(landing: Path, first: date, last: date, seeds_dir: Path | None =
             del accepted_ids[visit.visit_id]
 
     files = _walk("visits", landing, _day_folders(landing, "visits", first, last), judge, forget)
-    visits = [visit for visits in visits_by_file.values() for visit in visits]
-    return VisitsTruth(files, visits, reference)
+    # With ``release_held`` every held delivery has been released (as ``support.pipeline.load_feeds`` does).
+    held = set() if release_held else held_deliveries(list(files.values()))
+    visits = [visit for visits in visits_by_file.values() for visit in visits if visit.delivery_date not in held]
+    return VisitsTruth(files, visits, reference, held)
 
 
 # --- needs -------------------------------------------------------------------------------------------------

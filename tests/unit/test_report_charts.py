@@ -11,6 +11,7 @@ import subprocess
 import warnings
 import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import matplotlib
@@ -24,6 +25,7 @@ from matplotlib.figure import Figure
 from PIL import Image, ImageStat
 
 from parkops.report import charts
+from parkops.report import formatting as fmt
 from parkops.report.content import ChartImage, DailyNewTech, DailySeries, KpiCard
 from parkops.report.fonts import cjk_font_path, use_cjk_font, write_fontconfig
 from parkops.report.periods import ReportPeriod
@@ -399,3 +401,11 @@ def test_attainment_reads_as_on_the_cards() -> None:
     # 0.1455 * 100 is 14.549999… and read 14.5% here before.
     chart = charts.kpi_attainment_chart([_kpi("人才规模", 0.1455, False)])
     assert "人才规模14.6%" in chart.alt
+
+
+def test_daily_averages_read_as_in_the_report_text() -> None:
+    # 120.25 per day: the report's text rounds half up (120.3); float formatting gave 120.2 here.
+    series = replace(_daily_series(WEEK), period_per_day=120.25, year_to_date_per_day=118.0)
+    chart = charts.daily_new_tech_chart(series, WEEK)
+    assert f"日均{fmt.decimal(120.25, 1)}家" in chart.alt and "日均120.3家" in chart.alt, chart.alt
+    assert "年初至今日均118.0家" in chart.alt and "目标 200家/日" in chart.alt, chart.alt

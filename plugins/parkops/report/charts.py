@@ -98,11 +98,6 @@ def _no_data_figure(title: str, width_px: int, height_px: int) -> Figure:
     return figure
 
 
-def _format_number(value: float) -> str:
-    """200 for 200.0, 152.3 otherwise."""
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
-
-
 def _format_percent(ratio: float) -> str:
     # The one rule of the cards and the CLI (half-up, scaled in decimal): a bar never reads 14.5%
     # where its card reads 14.6%.
@@ -130,7 +125,7 @@ def daily_new_tech_chart(series: DailySeries, period: ReportPeriod) -> ChartImag
     """Zone-wide new tech enterprises per day: the period's bars strong, earlier ones muted, the
     rolling 30-day average per day as a line and the daily target as a dashed line."""
     width_px, height_px = CHART_WIDTH_PX, DAILY_HEIGHT_PX
-    target_label = f"目标 {_format_number(series.target_per_day)}家/日"
+    target_label = f"目标 {fmt.decimal(series.target_per_day, 1, trim=True)}家/日"
     if not series.points:
         height_px = NO_DATA_HEIGHT_PX
         figure = _no_data_figure(DAILY_TITLE, width_px, height_px)
@@ -145,7 +140,7 @@ def daily_new_tech_chart(series: DailySeries, period: ReportPeriod) -> ChartImag
 
 def daily_new_tech_figure(series: DailySeries, period: ReportPeriod) -> Figure:
     """The figure of :func:`daily_new_tech_chart` for a series with points (tests measure its layout)."""
-    target_label = f"目标 {_format_number(series.target_per_day)}家/日"
+    target_label = f"目标 {fmt.decimal(series.target_per_day, 1, trim=True)}家/日"
     points = sorted(series.points, key=lambda point: point.date)
     # Day numbers, not dates: a fraction of a day added to a date is lost (date + 0.7 days is the date).
     days = [mdates.date2num(point.date) for point in points]
@@ -205,13 +200,13 @@ def _daily_alt(series: DailySeries, period: ReportPeriod, points: list[DailyNewT
     attainment = f"，为目标的{_format_percent(series.period_per_day / target)}" if target else ""
     parts = [
         f"{DAILY_TITLE}：{period.label}（{period.span_label}）共新增{series.period_new_tech:,}家，"
-        f"日均{_format_number(series.period_per_day)}家，{target_label}{attainment}"
+        f"日均{fmt.decimal(series.period_per_day, 1)}家，{target_label}{attainment}"
     ]
     latest_rolling = next((p.rolling_30d_per_day for p in reversed(points) if p.rolling_30d_per_day is not None), None)
     if latest_rolling is not None:
-        parts.append(f"近30日日均{_format_number(latest_rolling)}家")
+        parts.append(f"近30日日均{fmt.decimal(latest_rolling, 1)}家")
     if series.year_to_date_per_day is not None:
-        parts.append(f"年初至今日均{_format_number(series.year_to_date_per_day)}家")
+        parts.append(f"年初至今日均{fmt.decimal(series.year_to_date_per_day, 1)}家")
     return "；".join(parts) + "。"
 
 

@@ -53,7 +53,8 @@ def pad(text: str, width: int, align: str = "<") -> str:
 def format_table(headers: list[str], rows: list[list[str]], right_aligned: set[int]) -> str:
     widths = [max(display_width(row[i]) for row in [headers, *rows]) for i in range(len(headers))]
     lines = [
-        "  ".join(pad(cell, widths[i], ">" if i in right_aligned else "<") for i, cell in enumerate(line))
+        # The last column padded too would end every line in spaces.
+        "  ".join(pad(cell, widths[i], ">" if i in right_aligned else "<") for i, cell in enumerate(line)).rstrip()
         for line in [headers, *rows]
     ]
     lines.insert(1, "  ".join("-" * width for width in widths))

@@ -203,11 +203,10 @@ def test_files_that_cannot_be_parsed_still_count(use_warehouse, landing):
     assert counted_by(url) == {"reg_01.xlsx": "sheet_rows", "reg_02.xlsx": "uncountable", "reg_03.pdf": "uncountable"}
     assert [row["row_number"] for row in quarantine_of(url, "reg_01.xlsx")] == [2, 3, 4, 5]
     assert [(row["row_number"], row["record_json"]) for row in quarantine_of(url, "reg_02.xlsx")] == [(None, None)]
-    # `parkops.cli files` shows the same accounting (every file here has a reason: the empty-reason
-    # display of loaded files is fixed elsewhere).
+    # `parkops.cli files` shows the same accounting.
     files_table = cli.files("registrations")
-    assert re.search(r"reg_01\.xlsx\s+rejected\s+4\s+0\s+4\s", files_table), files_table
-    assert re.search(r"reg_02\.xlsx\s+rejected\s+1\s+0\s+1\s", files_table), files_table
+    assert re.search(r"reg_01\.xlsx\s+整个文件被拒\s+4\s+0\s+4\s", files_table), files_table
+    assert re.search(r"reg_02\.xlsx\s+整个文件被拒\s+1\s+0\s+1\s", files_table), files_table
     expected = expected_landing(landing, DAY, DAY)
     assert {name.rsplit("/", 1)[1]: file.rows_received for name, file in expected.files.items()} == {
         "reg_01.xlsx": 4,

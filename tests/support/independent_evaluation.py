@@ -250,7 +250,7 @@ def read_evaluation_inputs(landing: Path, first: date, last: date, seeds_dir: Pa
         for key, counts in daily_counts(loaded, load_reference(seeds_dir)).items()
         if counts.new_tech_enterprises
     }
-    visits = read_visits(landing, first, last, seeds_dir)
+    visits = read_visits(landing, first, last, seeds_dir, release_held=True)
     needs = [
         NeedFacts(
             record.visit.park_code,

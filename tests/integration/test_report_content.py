@@ -348,6 +348,17 @@ def test_workbook_shows_beijing_times_and_whole_counts(loaded_url):
     assert checked > 5
 
 
+def build_from(staging: Staging, warehouse_url: str) -> None:
+    """Reference data, the hand-built staging rows, and a full rebuild of core and marts."""
+    engine = create_warehouse_engine(warehouse_url)
+    try:
+        reference.load_reference_data(engine)
+        staging.load(engine)
+        transform.build_all(engine)
+    finally:
+        engine.dispose()
+
+
 @pytest.mark.parametrize("period", [WEEK, MONTH], ids=lambda period: period.key)
 def test_the_card_summary_and_cli_agree_on_every_kpi_value_of_the_sample(loaded_url, period):
     """For every KPI on the period's last day: the CLI progress table, the report's card, its plain-text
@@ -390,13 +401,7 @@ def test_a_value_on_a_rounding_boundary_reads_the_same_everywhere(warehouse_url)
     staging = Staging()
     staging.registration("T1", "2025-03-02", industry="6520", employees=116_400)  # 集成电路设计: leading
     staging.manual("leading_industry_share", ("2025-02", "2025-02-01", "2025-02-28"), "95.65", delivery="2025-03-03")
-    engine = create_warehouse_engine(warehouse_url)
-    try:
-        reference.load_reference_data(engine)
-        staging.load(engine)
-        transform.build_all(engine)
-    finally:
-        engine.dispose()
+    build_from(staging, warehouse_url)
     period = ReportPeriod.parse("2025-W09")  # ends 2025-03-02, the day both deliveries cover
     _, content = content_of(warehouse_url, period)
     cli_shown = surfaces.cli_progress(warehouse_url, period.end.isoformat())
@@ -421,13 +426,7 @@ def test_recurring_needs_show_one_count_on_card_summary_list_and_cli(warehouse_u
         need = {"need_id": f"N{number}", "category": "人才", "status": "待处理", "raised": "2025-02-10"}
         staging.visit(f"V{number}", "2025-02-10", uscc=f"E{number}", needs=(need,))
     staging.visit("V9", "2025-03-09", uscc="E9")  # the visits feed covers the week's last day
-    engine = create_warehouse_engine(warehouse_url)
-    try:
-        reference.load_reference_data(engine)
-        staging.load(engine)
-        transform.build_all(engine)
-    finally:
-        engine.dispose()
+    build_from(staging, warehouse_url)
     period = ReportPeriod.parse("2025-W10")
     _, content = content_of(warehouse_url, period)
     name = "共性诉求"
@@ -454,13 +453,7 @@ def test_the_cli_shows_visits_per_staff_once_rounded(warehouse_url):
             number += 1
             staging.visit(f"W{number}", f"2025-02-{24 + day}", visitor=visitor, uscc=f"E{number}")
     staging.visit("W99", "2025-03-02", visitor="S9", role="楼长")  # the week's last day is covered
-    engine = create_warehouse_engine(warehouse_url)
-    try:
-        reference.load_reference_data(engine)
-        staging.load(engine)
-        transform.build_all(engine)
-    finally:
-        engine.dispose()
+    build_from(staging, warehouse_url)
     period = ReportPeriod.parse("2025-W09")
     _, content = content_of(warehouse_url, period)
     assert surfaces.report_cards(content)["人均周走访数"].value == "3.3"

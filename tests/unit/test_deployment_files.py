@@ -87,8 +87,4 @@ def test_compose_init_prepares_the_warehouse_and_its_roles():
     init_command = " ".join(services["airflow-init"]["command"])
     assert "parkops.deploy init-warehouse" in init_command
     assert "parkops.deploy grant-roles" in init_command
-    script = (PROJECT / "deploy" / "postgres-init.sh").read_text(encoding="utf-8")
-    for mounted in re.findall(r"-f (/parkops/\S+)", script):
-        container_dirs = [volume.split(":")[1] for volume in services["postgres"]["volumes"]]
-        assert any(mounted.startswith(directory) for directory in container_dirs), mounted
-        assert (PROJECT / mounted.removeprefix("/parkops/")).exists(), mounted
+    # The init script itself runs on a real cluster in tests/integration/test_compose_init.py.

@@ -81,7 +81,10 @@ def test_mask_keeps_other_numbers(text):
 def test_personal_column_values_are_masked_whole_and_hidden_in_the_reason():
     shown, hidden = masked_row_value("registrations", "legal_representative", NAME)
     assert shown == MASK and hidden == [NAME]
-    assert mask(f"法定代表人 (legal_representative): {NAME} is odd", hidden) == f"法定代表人 (legal_representative): {MASK} is odd"
+    assert (
+        mask(f"法定代表人 (legal_representative): {NAME} is odd", hidden)
+        == f"法定代表人 (legal_representative): {MASK} is odd"
+    )
     assert masked_row_value("registrations", "uscc", ID_NUMBER) == (MASK, [])  # an ID typed as a USCC
     assert masked_row_value("registrations", "uscc", "91310115MA1K4TGD8X") == ("91310115MA1K4TGD8X", [])
     assert masked_row_value("visits", "needs", None) == ("", [])

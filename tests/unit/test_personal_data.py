@@ -87,5 +87,5 @@ def test_personal_column_values_are_masked_whole_and_hidden_in_the_reason():
     )
     assert masked_row_value("registrations", "uscc", ID_NUMBER) == (MASK, [])  # an ID typed as a USCC
     assert masked_row_value("registrations", "uscc", "91310115MA1K4TGD8X") == ("91310115MA1K4TGD8X", [])
-    assert masked_row_value("visits", "needs", None) == ("", [])
+    assert masked_row_value("visits", "needs", None) == (None, [])
     assert is_personal(None, "contact_phone") and not is_personal("registrations", "visitor_name")

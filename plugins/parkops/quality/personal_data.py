@@ -69,11 +69,14 @@ def mask(text: object, hidden: Iterable[object] = ()) -> str:
     return ID_NUMBER.sub(MASK, result)
 
 
-def masked_row_value(feed: str | None, column: str | None, value: object) -> tuple[str, list[object]]:
+def masked_row_value(feed: str | None, column: str | None, value: object) -> tuple[str | None, list[object]]:
     """(what to show of a quarantined row's value, the values to hide in its reason).
 
-    A personal column's value is hidden whole; any other value keeps what is not a phone or an ID.
+    A personal column's value is hidden whole; any other value keeps what is not a phone or an ID;
+    None (no value) stays None.
     """
-    if is_personal(feed, column) and value not in (None, ""):
+    if value is None:
+        return None, []
+    if is_personal(feed, column) and value != "":
         return MASK, [value]
     return mask(value), []

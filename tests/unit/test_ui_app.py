@@ -1,7 +1,8 @@
 """The pages of the ``parkops`` Airflow UI plugin (parkops.ui.app), through FastAPI's TestClient.
 
 Authentication is Airflow's (the api-server's auth manager), which a bare app has not: the tests
-override the auth dependencies (user, personal-data permission); tests/e2e/test_native_topology.py checks the real thing.
+override the auth dependencies (user, personal-data permission); tests/e2e/test_native_topology.py
+and tests/e2e/test_personal_data_access.py check the real thing.
 """
 
 from __future__ import annotations

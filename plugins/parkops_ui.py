@@ -24,7 +24,8 @@ requires an Airflow user on every route, exactly as the REST API reads it: an
 ``Authorization: Bearer <JWT>`` header (token from ``POST /auth/token``), else the ``_token``
 cookie the Airflow UI sets at login. Inside the UI the cookie is sent with the frame's requests; a
 browser without a session is redirected to the Airflow login and back, an API client gets 401.
-The quarantined rows (personal data) also need read access to the ingest DAGs' task logs.
+The row values (personal data: the quarantined rows, the sample reasons) also need the
+personal-data permission (``parkops.ui.app.personal_data_reader``; README, "Who sees personal data").
 
 Only light modules are imported here (FastAPI, the app's module): every Airflow process, the
 scheduler and the task runners included, loads the plugins, and only the api-server serves pages.

@@ -105,3 +105,25 @@ def test_mail_server_down_still_reaches_the_robots_and_says_so(channels, monkeyp
     assert "wecom robot unreachable" in raised.value.failures["wecom"]
     assert "wecom-key" not in str(raised.value)  # the robot's key is a credential
     assert len(robots.at("/dingtalk")) == 1
+
+
+def test_no_channel_receives_a_mobile_or_id_number_of_any_alert(channels):
+    """A failure alert whose error quotes a row (a task's exception) reaches no channel with the
+    row's mobile number or ID number; the rest of the line stays readable."""
+    inbox, robots = channels
+    leaky = Alert(
+        title="【失败】ingest_enterprise_registrations.ingest_files",
+        lines=["错误：ValueError: row 12: 联系电话 13912345678, 证件 31011519850302123X not accepted"],
+        severity="critical",
+        link="http://localhost:8080/dags/ingest_enterprise_registrations/runs/manual__1",
+    )
+    send_alert(leaky)
+    (mail,) = inbox.received
+    received = [
+        mail.message.get_body(preferencelist=("html",)).get_content(),
+        robots.at("/wecom")[0].payload["markdown"]["content"],
+        robots.at("/dingtalk")[0].payload["markdown"]["text"],
+    ]
+    for text in received:
+        assert "13912345678" not in text and "31011519850302123X" not in text, text
+        assert "row 12: 联系电话 ＊＊＊, 证件 ＊＊＊ not accepted" in text, text

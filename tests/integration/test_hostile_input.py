@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from support.independent import build_uscc
 from support.pipeline import rows, run_pipeline, scalar
 
-from parkops.ui.app import airflow_user, create_app, quarantine_row_reader
+from parkops.ui.app import airflow_user, create_app, personal_data_reader, quarantine_row_reader
 
 DELIVERY = "2025-03-10"
 HOSTILE_NAME = (
@@ -81,6 +81,7 @@ def test_quarantine_browser_escapes_hostile_text(landed: dict, monkeypatch: pyte
     app = create_app()
     app.dependency_overrides[airflow_user] = lambda: "test-user"
     app.dependency_overrides[quarantine_row_reader] = lambda: None
+    app.dependency_overrides[personal_data_reader] = lambda: True
     client = TestClient(app)
     for path in ("/quarantine", "/quarantine/rows"):
         response = client.get(path, params={"feed": "registrations"})

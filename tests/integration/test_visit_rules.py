@@ -186,12 +186,12 @@ CASES: dict[str, list[Line]] = {
         raw_line("42", Bad(None, "line_not_an_object")),
     ],
     "needs_not_a_list": [
-        Line({"needs": "液氮储备不足"}, Bad("needs", "needs_not_a_list", "液氮储备不足", ("液氮储备不足",))),
+        Line({"needs": "液氮储备不足"}, Bad("needs", "needs_not_a_list", "液氮储备不足", ("got a string",))),
         Line(
             {"needs": GOOD_NEED},
-            Bad("needs", "needs_not_a_list", json.dumps(GOOD_NEED, ensure_ascii=False), ("N20250305001",)),
+            Bad("needs", "needs_not_a_list", json.dumps(GOOD_NEED, ensure_ascii=False), ("got an object",)),
         ),
-        Line({"needs": 3}, Bad("needs", "needs_not_a_list", "3", ("3",))),
+        Line({"needs": 3}, Bad("needs", "needs_not_a_list", "3", ("got a number",))),
         Line({"needs": ["液氮储备不足"]}, Bad("needs", "need_not_an_object", '["液氮储备不足"]')),
         Line({"needs": []}, Good({"need_count": 0})),
         Line({"needs": None}, Good({"need_count": 0})),

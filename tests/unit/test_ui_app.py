@@ -1,7 +1,8 @@
 """The pages of the ``parkops`` Airflow UI plugin (parkops.ui.app), through FastAPI's TestClient.
 
 Authentication is Airflow's (the api-server's auth manager), which a bare app has not: the tests
-override the two auth dependencies; tests/e2e/test_native_topology.py checks the real thing.
+override the auth dependencies (user, personal-data permission); tests/e2e/test_native_topology.py
+and tests/e2e/test_personal_data_access.py check the real thing.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from support.pipeline import FEEDS, rows, scalar
 
 from parkops import cli
 from parkops.quality.rule_labels import RULE_LABELS, rule_label
-from parkops.ui.app import WAREHOUSE_BUSY_MESSAGE, airflow_user, create_app, quarantine_row_reader
+from parkops.ui.app import WAREHOUSE_BUSY_MESSAGE, airflow_user, create_app, personal_data_reader, quarantine_row_reader
 
 PROJECT = Path(__file__).resolve().parents[2]
 #: The tables (and suites) of each feed, as README's feed table lists them.
@@ -80,6 +81,7 @@ def unauthenticated_client() -> TestClient:
     app = create_app()
     app.dependency_overrides[airflow_user] = lambda: "test-user"
     app.dependency_overrides[quarantine_row_reader] = lambda: None
+    app.dependency_overrides[personal_data_reader] = lambda: True
     return TestClient(app)
 
 

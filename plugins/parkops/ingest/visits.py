@@ -63,6 +63,17 @@ def _as_text(value: object) -> str | None:
     return str(value)
 
 
+def _json_type(value: object) -> str:
+    """What kind of JSON value ``value`` is, as a reason names it (never the value itself)."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an object"
+
+
 def _normalised(fields: dict, record: dict) -> dict[str, str | None]:
     values = {}
     for key, normaliser in fields.items():
@@ -132,8 +143,9 @@ def parse_visit_line(text: str) -> ParsedLine:
     if needs == "":
         needs = record[NEEDS_KEY] = None  # empty string means missing (sources.md): no needs
     if needs is not None and not isinstance(needs, list):
+        # Named by its JSON type, never quoted: the needs are free text about people (personal data).
         return ParsedLine(
-            record, rule="needs_not_a_list", reason=f"needs (诉求): must be a list of objects, got {_as_text(needs)!r}"
+            record, rule="needs_not_a_list", reason=f"needs (诉求): must be a list of objects, got {_json_type(needs)}"
         )
     if needs and not all(isinstance(need, dict) for need in needs):
         return ParsedLine(record, rule="need_not_an_object", reason="needs (诉求): every element must be a JSON object")

@@ -5,7 +5,8 @@ environment, ``PARKOPS_OPERATIONS_CONFIG``), read when an alert is sent, never a
 Robot URLs and the 钉钉 signing secret are credentials: the file names the environment
 variables that hold them, and they never appear in logs or error messages.
 
-:func:`send_alert` tries every channel, so one that is down does not silence the others, and
+:func:`send_alert` masks mobile and ID numbers in every line (``parkops.quality.personal_data``),
+tries every channel, so one that is down does not silence the others, and
 then raises :class:`AlertDeliveryError` naming the channels that failed.
 """
 
@@ -24,12 +25,13 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Literal
 
 from parkops.ops.config import OperationsConfigError, load_section
+from parkops.quality.personal_data import mask
 
 log = logging.getLogger(__name__)
 
@@ -323,6 +325,9 @@ def send_alert(alert: Alert, settings: AlertSettings | None = None) -> list[str]
     (e.g. ``["email", "wecom", "dingtalk"]``). Raises AlertDeliveryError, after trying them all,
     when any failed."""
     settings = settings or load_alert_settings()
+    # Chat groups and mailboxes are no place for personal data: whatever a line quotes of a row
+    # (an error message, a sample) goes out with mobile and ID numbers masked.
+    alert = replace(alert, title=mask(alert.title), lines=[mask(line) for line in alert.lines])
     delivered: list[str] = []
     failures: dict[str, str] = {}
     for channel, deliver in channels(settings, alert):

@@ -39,6 +39,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from parkops import warehouse
+from parkops.quality.personal_data import mask, masked_row_value
 from parkops.quality.rule_labels import rule_label
 
 log = logging.getLogger(__name__)
@@ -393,7 +394,8 @@ def top_failing_rules(connection: Connection, feed_name: str, delivery_date: str
 
 
 def held_batch_details(connection: Connection, feed_name: str, delivery_date: str | dt.date) -> list[str]:
-    """Lines for an alert about a held batch: counts, the top failing rules, sample rows."""
+    """Lines for an alert about a held batch: counts, the top failing rules, sample rows (personal
+    values masked: :mod:`parkops.quality.personal_data`)."""
     delivery_date = as_day(delivery_date)
     batch = connection.execute(
         sa.text(
@@ -420,10 +422,12 @@ def held_batch_details(connection: Connection, feed_name: str, delivery_date: st
         params,
     ).all()
     for row in rejected:
-        lines.append(f"整个文件被拒：{row.source_file}：{row.reason}")
+        lines.append(f"整个文件被拒：{row.source_file}：{mask(row.reason)}")
     samples = connection.execute(_SAMPLE_ROWS_QUERY, params).all()
     for row in samples:
+        # Alerts reach chat groups: personal values masked (a phone or an ID number in any column too).
+        shown, hidden = masked_row_value(feed_name, row.column_name, row.value)
         where = f"{row.source_file}" + (f" [{row.sheet_name}]" if row.sheet_name else "") + f" 第 {row.row_number} 行"
-        value = f" {row.column_name}={json.dumps(row.value, ensure_ascii=False)}" if row.column_name else ""
-        lines.append(f"样例：{where}{value}：{row.reason}")
+        value = f" {row.column_name}={json.dumps(shown, ensure_ascii=False)}" if row.column_name else ""
+        lines.append(f"样例：{where}{value}：{mask(row.reason, hidden)}")
     return lines

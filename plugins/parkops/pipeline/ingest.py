@@ -33,6 +33,7 @@ from parkops.ingest.catalogue import Feed, PendingCheck, ValidationInputs, feed
 from parkops.ingest.prepared import PreparedFile, UnitFailure
 from parkops.ingest.readers import COUNTED_PARSED, FileRejected
 from parkops.pipeline.gate import BatchDecision, GateSettings, decide, load_gate_settings
+from parkops.quality.personal_data import is_personal, mask
 
 log = logging.getLogger(__name__)
 
@@ -769,15 +770,13 @@ def _quarantine_frame(prepared: PreparedFile, failures: list[UnitFailure], faile
     """One row per (unit, failed rule); a unit quarantined only through its parent gets one row saying so."""
     rows = []
     for failure in failures:
-        rows.append(
-            (
-                failure.unit,
-                failure.column,
-                None if failure.value is None else str(failure.value),
-                failure.rule,
-                failure.reason,
-            )
-        )
+        value = None if failure.value is None else str(failure.value)
+        reason = failure.reason
+        if value and is_personal(None, failure.column):
+            # A reason names the column, never a personal value (the value column keeps it): a
+            # rule whose reason quoted one anyway would carry it to pages and alerts.
+            reason = mask(reason, [value])
+        rows.append((failure.unit, failure.column, value, failure.rule, reason))
     failing = {failure.unit for failure in failures}
     for unit in sorted(failed_units - failing):
         parent = prepared.unit_parents[unit]

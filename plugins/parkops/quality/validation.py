@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from parkops.config import expectations_dir
+from parkops.quality.personal_data import PERSONAL_COLUMN_NAMES
 from parkops.uscc import check_uscc
 
 if TYPE_CHECKING:
@@ -335,7 +336,8 @@ def _interpret(
     failures = []
     for row_number, value in zip(row_numbers, values, strict=True):
         original = None if pd.isna(value) else value
-        detail = explain(original, kwargs) if explain else None
+        # A value-dependent reason quotes the value: never for a personal column (named, not quoted).
+        detail = explain(original, kwargs) if explain and column not in PERSONAL_COLUMN_NAMES else None
         failures.append(
             {
                 "row_number": int(row_number),

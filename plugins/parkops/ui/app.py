@@ -6,14 +6,17 @@ Routes (relative to where the app is mounted, ``/parkops`` on the api-server):
   loaded, quarantine share and rejected files over the last ``days`` (default 30), open incidents;
   the numbers of ``python -m parkops.cli health``. Refreshes itself every 60 s.
 - ``GET /health.json``: the same document as ``python -m parkops.cli health --json``.
-- ``GET /quarantine?feed=&day=&rule=``: ``ops.quarantine_by_rule`` filtered, with totals.
+- ``GET /quarantine?feed=&day=&rule=``: ``ops.quarantine_by_rule`` filtered, with totals (the
+  sample file, row and reason of each group only for users allowed personal data).
 - ``GET /quarantine/rows?feed=&day=&rule=&limit=200``: the quarantined rows themselves (feed, file,
   row, column, value, rule, reason; never ``record_json``, the whole row as received).
 - ``GET /data-docs/...``: the Great Expectations Data Docs site from ``PARKOPS_DATA_DOCS_DIR``
   (default ``<PARKOPS_HOME>/data/data_docs``), or a page saying how to build it.
 
-Every route needs an Airflow user (see :func:`airflow_user`); the quarantined rows, which hold
-personal data, also need read access to the task logs of the feeds' ingest DAGs.
+Every route needs an Airflow user (see :func:`airflow_user`); the row values, which hold personal
+data (the quarantined rows, the sample reasons of ``/quarantine``), also need the personal-data
+permission (:func:`personal_data_reader`): ``/quarantine/rows`` answers 403 without it, and
+``/quarantine`` shows the counts only.
 
 The warehouse is opened read-only per request. A DuckDB warehouse admits no reader while a task
 writes to it: the pages then answer 503 with "仓库正被写入，稍后刷新" instead of failing.
@@ -53,6 +56,10 @@ BUSY_REFRESH_SECONDS = 15
 MAX_GROUPS = 1000
 MAX_ROWS = 1000
 RUN_PIPELINE_HINT = "先运行数据管道（make run FROM=... TO=...）"
+PERSONAL_DATA_REFUSED = (
+    "隔离行含个人信息，仅限有个人数据权限的用户（简单认证：admin 角色；其他认证：Parkops Personal Data 的读权限），"
+    "见 README「Who sees personal data」"
+)
 
 
 class WarehouseBusyError(RuntimeError):
@@ -80,24 +87,32 @@ async def airflow_user(
     return await get_user(request, _oauth_token=None, bearer_credentials=credentials)
 
 
-async def quarantine_row_reader(user: Annotated[Any, Depends(airflow_user)], feed: str | None = None) -> None:
-    """403 unless the user may read the task logs of the ingest DAG of ``feed`` (of every feed: all of them).
+#: The custom resource an auth manager other than the simple one (FAB, Keycloak...) checks before
+#: showing row values: grant ``can_read`` on it to the roles that may see personal data.
+PERSONAL_DATA_RESOURCE = "Parkops Personal Data"
 
-    Quarantined values are personal data as received; whoever may read the ingest tasks' logs
-    already sees files and rows of that feed.
+
+async def personal_data_reader(user: Annotated[Any, Depends(airflow_user)]) -> bool:
+    """Whether the user may see row values (personal data): quarantined rows, sample reasons.
+
+    The simple auth manager (Airflow's default, the one of this project's deployment) lets every
+    viewer into every custom view, so there its ``admin`` role decides; any other auth manager is
+    asked about the custom view :data:`PERSONAL_DATA_RESOURCE`. Reading task logs is not enough:
+    every ``viewer`` may do that.
     """
     from airflow.api_fastapi.app import get_auth_manager
-    from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity, DagDetails
+    from airflow.api_fastapi.auth.managers.simple.simple_auth_manager import SimpleAuthManager
 
-    from parkops.ops.freshness import INGEST_DAG_IDS
-
-    dag_ids = [INGEST_DAG_IDS[feed]] if feed in INGEST_DAG_IDS else list(INGEST_DAG_IDS.values())
     manager = get_auth_manager()
-    for dag_id in dag_ids:
-        if not manager.is_authorized_dag(
-            method="GET", access_entity=DagAccessEntity.TASK_LOGS, details=DagDetails(id=dag_id), user=user
-        ):
-            raise HTTPException(status_code=403, detail=f"reading the quarantined rows needs the task logs of {dag_id}")
+    if isinstance(manager, SimpleAuthManager):
+        return str(getattr(user, "role", None) or "").upper() == "ADMIN"
+    return manager.is_authorized_custom_view(method="GET", resource_name=PERSONAL_DATA_RESOURCE, user=user)
+
+
+async def quarantine_row_reader(allowed: Annotated[bool, Depends(personal_data_reader)]) -> None:
+    """403 unless the user may see personal data (:func:`personal_data_reader`)."""
+    if not allowed:
+        raise HTTPException(status_code=403, detail=PERSONAL_DATA_REFUSED)
 
 
 async def _login_redirect_or_error(request: Request, error: StarletteHTTPException) -> Response:
@@ -598,7 +613,8 @@ def _invalid_day_notice(filters: QuarantineFilters) -> str:
     return f'<div class="notice">交付日期应为 YYYY-MM-DD（收到 “{_e(filters.invalid_day)}”）：没有匹配的行。</div>'
 
 
-def render_quarantine(links: Links, filters: QuarantineFilters, data: dict[str, Any]) -> str:
+def render_quarantine(links: Links, filters: QuarantineFilters, data: dict[str, Any], *, show_rows: bool) -> str:
+    """The groups; ``show_rows``: the user may see personal data (sample reasons, links to the rows)."""
     body = ["<h1>隔离数据（按数据源、交付日期、规则、列）</h1>"]
     body.append(
         "<p class=meta>来自 ops.quarantine_by_rule：未通过数据契约的行不进入仓库，留在隔离区；"
@@ -614,8 +630,16 @@ def render_quarantine(links: Links, filters: QuarantineFilters, data: dict[str, 
         f'<p>共 <strong id="total-rows">{data["total_rows"]:,}</strong> 行被隔离，'
         f'<strong id="total-groups">{data["total_groups"]:,}</strong> 组'
         + (f"（仅显示前 {shown:,} 组，请按数据源或日期筛选）" if shown < data["total_groups"] else "")
-        + f'。<a href="{_e(links.page("quarantine/rows", filters.query()))}">查看这些隔离行</a></p>'
+        + (
+            f'。<a href="{_e(links.page("quarantine/rows", filters.query()))}">查看这些隔离行</a></p>'
+            if show_rows
+            else "。</p>"
+        )
     )
+    if not show_rows:
+        body.append(
+            f'<div class="notice" id="personal-data">示例原因和隔离行不显示：{_e(PERSONAL_DATA_REFUSED)}。</div>'
+        )
     if not data["groups"]:
         body.append('<p class="muted">没有匹配的隔离数据。</p>')
         return render_page(links, "隔离数据", "".join(body), current="quarantine")
@@ -637,13 +661,19 @@ def render_quarantine(links: Links, filters: QuarantineFilters, data: dict[str, 
             f"<td class=num>{group['files']:,}</td>"
             f"{_file_cell(group['sample_file'])}"
             f"<td class=num>{_e(group['sample_row_number'] if group['sample_row_number'] is not None else '—')}</td>"
-            f"<td class=reason>{_e(group['sample_reason'])}</td>"
-            f'<td class=nowrap><a href="{_e(rows_link)}">查看行</a></td></tr>'
+            + (
+                f"<td class=reason>{_e(group['sample_reason'])}</td>"
+                f'<td class=nowrap><a href="{_e(rows_link)}">查看行</a></td>'
+                if show_rows
+                else ""
+            )
+            + "</tr>"
         )
+    sample_headers = "<th>示例原因</th><th></th>" if show_rows else ""
     body.append(
         _table(
             "<th>数据源</th><th>交付日期</th><th>规则</th><th>列</th><th class=num>隔离行数</th>"
-            "<th class=num>文件数</th><th>示例文件</th><th class=num>示例行号</th><th>示例原因</th><th></th>",
+            f"<th class=num>文件数</th><th>示例文件</th><th class=num>示例行号</th>{sample_headers}",
             rows,
         )
     )
@@ -748,10 +778,15 @@ def create_app(url_prefix: str = "/parkops") -> FastAPI:
 
     @app.get("/quarantine", response_class=HTMLResponse)
     def quarantine_page(
-        request: Request, feed: str | None = None, day: str | None = None, rule: str | None = None
+        request: Request,
+        show_rows: Annotated[bool, Depends(personal_data_reader)],
+        feed: str | None = None,
+        day: str | None = None,
+        rule: str | None = None,
     ) -> HTMLResponse:
         filters = QuarantineFilters.from_query(feed, day, rule)
-        return HTMLResponse(render_quarantine(Links.of(request), filters, read_quarantine_groups(filters)))
+        data = read_quarantine_groups(filters)
+        return HTMLResponse(render_quarantine(Links.of(request), filters, data, show_rows=show_rows))
 
     @app.get("/quarantine/rows", response_class=HTMLResponse, dependencies=[Depends(quarantine_row_reader)])
     def quarantine_rows_page(

@@ -310,5 +310,6 @@ def discover_settled_files(
         waited += wait + 1
     deliveries = [delivery for _, delivery in ingest.delivery_folders(landing_feed, covered)]
     with engine.begin() as connection:
+        _ensure_table(connection)  # again: an in-memory DuckDB is a new database per connection
         record_unsettled(connection, landing_feed.name, deliveries, settler.unsettled)
     return files, list(settler.unsettled.values())

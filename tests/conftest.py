@@ -22,6 +22,11 @@ PROJECT_DIR = Path(__file__).resolve().parents[1]
 POSTGRES_ADMIN_URL = os.environ.get("PARKOPS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
+# Tests write landing files and load them at once: a file counts as completely uploaded as soon
+# as it is there (parkops.pipeline.settle; the tests of settling set their own interval). Set in
+# the environment, so the Airflow processes of the e2e tests inherit it.
+os.environ.setdefault("PARKOPS_LANDING_SETTLE_SECONDS", "0")
+
 
 def _postgres_admin_engine() -> sa.Engine:
     url = sa.make_url(POSTGRES_ADMIN_URL).set(drivername="postgresql+psycopg")

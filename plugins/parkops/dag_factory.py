@@ -76,7 +76,7 @@ def ingest_dag(
     catchup: bool = False,
     delivery_unit: str = "day (YYYY-MM-DD)",
 ) -> DAG:
-    """resolve range -> discover -> (reference data) -> ingest, updating the feed's staging asset."""
+    """resolve range, reference data (DDL) -> discover -> ingest, updating the feed's staging asset."""
     feed_asset = Asset(FEED_ASSET_URIS[feed_name])
 
     @dag(
@@ -109,7 +109,8 @@ def ingest_dag(
 
             return tasks.load_reference_data()
 
-        @task
+        # Reads and records ops.unsettled_files (files not completely uploaded yet): a writer.
+        @task(pool=WAREHOUSE_WRITER_POOL)
         def discover_files(delivery_range: dict[str, str]) -> list[dict]:
             from parkops.pipeline import tasks
 
@@ -136,9 +137,12 @@ def ingest_dag(
             # while a held one fails the run (no retry) and alerts, with its failing rules.
             return quality_gate_outcome(feed_name, summary)
 
+        reference = load_reference_data()
         files = discover_files(resolve_delivery_range())
+        # Discovery after the DDL: on a new warehouse it records into ops.unsettled_files.
+        reference >> files
         loaded = ingest_files(files)
-        load_reference_data() >> loaded
+        reference >> loaded
         check_quality_gate(loaded)
 
     return ingest()

@@ -12,9 +12,11 @@ from __future__ import annotations
 import csv
 import io
 import os
+import time
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 
@@ -67,12 +69,34 @@ def export_timestamp(delivery: date) -> datetime:
     return datetime(delivery.year, delivery.month, delivery.day, 6, 30, 0)
 
 
+def arrival_time(folder_name: str) -> float | None:
+    """When a file of this delivery folder arrived (POSIX time): the export time of its delivery
+    day (a monthly folder ``YYYY-MM``: of its first day), Asia/Shanghai, but never later than an
+    hour ago (a generated file has arrived); None for a folder that is not a delivery's."""
+    for pattern in ("%Y-%m-%d", "%Y-%m"):
+        try:
+            delivery = datetime.strptime(folder_name, pattern).date()
+        except ValueError:
+            continue
+        exported = export_timestamp(delivery).replace(tzinfo=ZoneInfo("Asia/Shanghai")).timestamp()
+        return min(exported, time.time() - 3600)
+    return None
+
+
 def write_file(path: Path, data: bytes) -> bool:
-    """Write atomically; skip when the bytes are already there (keeps mtimes stable). True if written."""
+    """Write atomically; skip when the bytes are already there (keeps mtimes stable). True if written.
+
+    The file's modification time is its delivery's arrival time (:func:`arrival_time`): the
+    pipeline takes a landing file only once it has not changed for a few minutes
+    (``parkops.pipeline.settle``), and a sample delivery is one that arrived in full long ago.
+    """
     if path.exists() and path.stat().st_size == len(data) and path.read_bytes() == data:
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.partial")
     temporary.write_bytes(data)
+    arrived = arrival_time(path.parent.name)
+    if arrived is not None:
+        os.utime(temporary, (arrived, arrived))
     os.replace(temporary, path)
     return True

@@ -21,6 +21,13 @@
 
 A feed absent from the section is not monitored.
 
+**Files that never settle** (kind ``unsettled_file``): a landing file that ingestion left
+because it was not completely uploaded (``ops.unsettled_files``, ``parkops.pipeline.settle``)
+and that is still unsettled ``unsettled_alert_minutes`` (section ``landing``, default 60) after
+it was first seen opens an incident of its feed: its delivery's batch waits, unpublished, until
+the file settles and a run takes it. Checked for every feed with such files, monitored in
+``freshness`` or not; resolved by the first check that finds none left over time.
+
 **Incidents** (``ops.feed_incidents``): a check that finds a feed late and no incident open
 for it opens one (kind ``late_delivery``, the first delivery missing and its due time); later
 checks while the feed is still late change nothing, however many more deliveries are missed;
@@ -53,6 +60,9 @@ log = logging.getLogger(__name__)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 INCIDENT_KIND = "late_delivery"
+UNSETTLED_KIND = "unsettled_file"
+#: Unsettled files named in an alert; the rest are counted.
+NAMED_UNSETTLED_FILES = 5
 MONTHLY_FEED = "incubator_reports"
 DAILY_KEYS = {"due_time", "load_grace_minutes"}
 MONTHLY_KEYS = {"due_day", "due_time", "load_grace_minutes"}
@@ -237,11 +247,16 @@ def delivery_name(cadence: Cadence, delivery: dt.date) -> str:
 
 
 def landed_file_names(landing: Path, feed: str, cadence: Cadence, delivery: dt.date) -> list[str]:
-    """Files in a delivery folder that ingestion would pick up (hidden and Office lock files excluded)."""
+    """Files in a delivery folder that ingestion would pick up (hidden and Office lock files, and
+    completion markers ``*.done``, excluded)."""
     folder = landing / feed / delivery_name(cadence, delivery)
     if not folder.is_dir():
         return []
-    return sorted(path.name for path in folder.iterdir() if path.is_file() and not path.name.startswith((".", "~$")))
+    return sorted(
+        path.name
+        for path in folder.iterdir()
+        if path.is_file() and not path.name.startswith((".", "~$")) and not path.name.endswith(".done")
+    )
 
 
 def latest_landed_delivery(landing: Path, feed: str, cadence: Cadence) -> dt.date | None:
@@ -474,6 +489,8 @@ class Incident:
         return (self.resolved_at or self.opened_at) - self.due_at
 
     def delivery_text(self) -> str:
+        if self.feed == MONTHLY_FEED and self.kind == UNSETTLED_KIND:
+            return f"交付目录 {self.expected_delivery.strftime('%Y-%m')} "
         if self.feed == MONTHLY_FEED:
             return f"{reporting_month(self.expected_delivery).strftime('%Y-%m')} 的月报"
         return f"{self.expected_delivery.isoformat()} 的交付"
@@ -506,6 +523,11 @@ def incidents_to_announce(connection: sa.Connection) -> list[Incident]:
 
 
 def opening_title(incident: Incident) -> str:
+    if incident.kind == UNSETTLED_KIND:
+        return (
+            f"【文件未传完】{feed_label(incident.feed)}：{incident.delivery_text()}有文件逾期仍未传完"
+            f"（应于 {_minute(incident.due_at)} 前传完），该批次暂缓发布"
+        )
     when = incident.due_at.strftime("%H:%M" if incident.feed != MONTHLY_FEED else "%Y-%m-%d %H:%M")
     if incident.feed == MONTHLY_FEED:
         return f"【数据迟到】{feed_label(incident.feed)}：{incident.delivery_text()}未在 {when} 前报齐"
@@ -514,6 +536,11 @@ def opening_title(incident: Incident) -> str:
 
 
 def recovery_title(incident: Incident) -> str:
+    if incident.kind == UNSETTLED_KIND:
+        return (
+            f"【已恢复】{feed_label(incident.feed)}：{incident.delivery_text()}的文件已传完，"
+            f"迟到约 {format_duration(incident.lateness)}"
+        )
     verb = "已报齐" if incident.feed == MONTHLY_FEED else "已加载"
     return (
         f"【已恢复】{feed_label(incident.feed)}：{incident.delivery_text()}{verb}，"
@@ -567,7 +594,9 @@ def update_incidents(
     """
     import sqlalchemy as sa
 
-    open_by_feed = {incident.feed: incident for incident in open_incidents(connection)}
+    open_by_feed = {
+        incident.feed: incident for incident in open_incidents(connection) if incident.kind == INCIDENT_KIND
+    }
     changed: list[Incident] = []
     for observation in observations:
         feed = observation.rule.feed
@@ -613,6 +642,122 @@ def update_incidents(
             )
             log.info("%s caught up: incident of %s resolved", feed, incident.delivery_text())
             changed.append(replace(incident, resolved_at=now))
+    return changed
+
+
+_UNSETTLED_REASONS = {
+    "changing": "大小或修改时间仍在变化",
+    "marker_missing": "尚无完成标记",
+}
+
+
+def _on_disk_now(landing: Path, source_file: str) -> str:
+    path = landing / source_file
+    if not path.is_file():
+        return "现已不在落地区"
+    stat = path.stat()
+    modified = utc_naive_to_shanghai(dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC).replace(tzinfo=None))
+    return f"现为 {stat.st_size} 字节，最后修改于 {_minute(modified)}"
+
+
+def unsettled_file_facts(rows: list, landing: Path, alert_after: dt.timedelta) -> list[str]:
+    """One line per file unsettled too long (the first few), then what that means for the delivery."""
+    facts = []
+    for row in rows[:NAMED_UNSETTLED_FILES]:
+        reason = _UNSETTLED_REASONS.get(row.reason, row.reason)
+        if row.reason == "marker_missing":
+            reason += f"（{Path(row.source_file).name}.done）"
+        facts.append(
+            f"{row.source_file}：自 {_minute(utc_naive_to_shanghai(row.first_seen_at))} 起未传完（{reason}；"
+            f"上次检查时 {row.size_bytes} 字节，修改于 {_minute(utc_naive_to_shanghai(row.modified_at))}；"
+            f"{_on_disk_now(landing, row.source_file)}）"
+        )
+    if len(rows) > NAMED_UNSETTLED_FILES:
+        facts.append(f"另有 {len(rows) - NAMED_UNSETTLED_FILES} 个文件未传完：见 ops.unsettled_files")
+    dag_id = INGEST_DAG_IDS.get(rows[0].feed, "ingest")
+    facts.append(
+        f"超过 {format_duration(alert_after)} 仍未传完：未加载，所在交付的质量闸门批次暂缓发布；"
+        f"文件传完后由 {dag_id} 的下一次运行加载（可手动触发该 DAG），若上传已中断请联系数据提供方重传"
+    )
+    return facts
+
+
+def update_unsettled_incidents(connection: sa.Connection, now: dt.datetime, landing: Path) -> list[Incident]:
+    """Open an ``unsettled_file`` incident for each feed with a file unsettled too long, resolve
+    the open one of each feed with none left. Run inside the caller's transaction."""
+    import sqlalchemy as sa
+
+    from parkops.pipeline.settle import load_landing_settings
+
+    rows = connection.execute(
+        sa.text(
+            "select feed, delivery_date, source_file, size_bytes, modified_at, first_seen_at, reason "
+            "from ops.unsettled_files order by feed, first_seen_at, source_file"
+        )
+    ).all()
+    overdue: dict[str, list] = {}
+    alert_after: dict[str, dt.timedelta] = {}
+    for row in rows:
+        if row.feed not in alert_after:
+            alert_after[row.feed] = dt.timedelta(minutes=load_landing_settings(row.feed).unsettled_alert_minutes)
+        if utc_naive_to_shanghai(row.first_seen_at) + alert_after[row.feed] <= now:
+            overdue.setdefault(row.feed, []).append(row)
+    open_by_feed = {
+        incident.feed: incident for incident in open_incidents(connection) if incident.kind == UNSETTLED_KIND
+    }
+    changed: list[Incident] = []
+    for feed, stuck in overdue.items():
+        if feed in open_by_feed:
+            continue
+        first = min(stuck, key=lambda row: (row.first_seen_at, row.delivery_date))
+        opened = Incident(
+            feed=feed,
+            kind=UNSETTLED_KIND,
+            expected_delivery=first.delivery_date,
+            due_at=utc_naive_to_shanghai(first.first_seen_at) + alert_after[feed],
+            opened_at=now,
+            detail="\n".join(unsettled_file_facts(stuck, landing, alert_after[feed])),
+        )
+        keys = {"feed": feed, "kind": UNSETTLED_KIND, "expected_delivery": opened.expected_delivery}
+        # The same delivery stuck again (a file uploaded anew after an earlier incident): the
+        # incident of that delivery opens again rather than clash with its key.
+        connection.execute(
+            sa.text(
+                "delete from ops.feed_incidents where feed = :feed and kind = :kind "
+                "and expected_delivery = :expected_delivery and resolved_at is not null"
+            ),
+            keys,
+        )
+        connection.execute(
+            sa.text(
+                "insert into ops.feed_incidents (feed, kind, expected_delivery, due_at, opened_at, detail, open_feed) "
+                "values (:feed, :kind, :expected_delivery, :due_at, :opened_at, :detail, :open_feed)"
+            ),
+            {
+                "feed": feed,
+                "kind": UNSETTLED_KIND,
+                "expected_delivery": opened.expected_delivery,
+                "due_at": opened.due_at,
+                "opened_at": now,
+                "detail": opened.detail,
+                # One open incident per feed and kind: the late-delivery one keeps the bare feed.
+                "open_feed": f"{feed}:{UNSETTLED_KIND}",
+            },
+        )
+        log.warning("%s: %d files unsettled too long: incident opened", feed, len(stuck))
+        changed.append(opened)
+    for feed, incident in open_by_feed.items():
+        if feed in overdue or now < incident.opened_at:
+            continue
+        connection.execute(
+            sa.text(
+                "update ops.feed_incidents set resolved_at = :now, open_feed = null "
+                "where feed = :feed and kind = :kind and expected_delivery = :expected_delivery"
+            ),
+            {"now": now, "feed": feed, "kind": incident.kind, "expected_delivery": incident.expected_delivery},
+        )
+        log.info("%s: no file unsettled too long any more: incident resolved", feed)
+        changed.append(replace(incident, resolved_at=now))
     return changed
 
 
@@ -668,11 +813,18 @@ def check_freshness(
     with engine.begin() as connection:
         observations = {rule.feed: observe(connection, rule, now, landing) for rule in rules}
         update_incidents(connection, list(observations.values()), now)
+        update_unsettled_incidents(connection, now, landing)
         announce = incidents_to_announce(connection)
     transitions = [
         Transition("opened", incident, opening_alert(incident, settings))
         if incident.is_open
-        else Transition("resolved", incident, recovery_alert(incident, observations.get(incident.feed), settings))
+        else Transition(
+            "resolved",
+            incident,
+            recovery_alert(
+                incident, observations.get(incident.feed) if incident.kind == INCIDENT_KIND else None, settings
+            ),
+        )
         for incident in announce
     ]
     failures: list[str] = []

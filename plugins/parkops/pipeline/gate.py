@@ -15,6 +15,13 @@ quarantined rows are reported as always. ``core`` reads ``staging`` only through
 a held batch reaches neither ``core`` nor ``mart``, and neither does a file loaded but not yet
 decided.
 
+**Waiting.** While a file of the delivery is not completely uploaded (recorded in
+``ops.unsettled_files`` by discovery, ``parkops.pipeline.settle``), its batch is not decided
+(status ``waiting`` in the load's decisions, nothing written): a delivery is not published half
+delivered. A batch never decided publishes nothing; one decided before (a file arriving late in
+a published folder, a corrected version being uploaded) keeps its decision, so what it published
+stays published and nothing newly loaded of it is. The load that takes the last file decides it.
+
 Every load decides the batches of the files it was given and of the older versions it
 superseded (a corrected file delivered later re-decides the batch of the file it replaces). A
 batch whose covered file versions did not change keeps its decision, a release included; the
@@ -114,7 +121,7 @@ def load_gate_settings(feed_name: str) -> GateSettings:
 class BatchDecision:
     feed: str
     delivery_date: str
-    status: str  # published | held | released
+    status: str  # published | held | released | waiting (files not settled: not decided)
     files: int
     rows_received: int
     rows_quarantined: int
@@ -141,6 +148,14 @@ def _current_files(connection: Connection, feed_name: str, delivery_date: dt.dat
         ),
         {"feed": feed_name, "delivery_date": delivery_date},
     ).all()
+
+
+def _unsettled_files(connection: Connection, feed_name: str, delivery_date: dt.date) -> int:
+    """Files of the delivery still being uploaded (``parkops.pipeline.settle``)."""
+    return connection.execute(
+        sa.text("select count(*) from ops.unsettled_files where feed = :feed and delivery_date = :delivery_date"),
+        {"feed": feed_name, "delivery_date": delivery_date},
+    ).scalar_one()
 
 
 def _log(connection: Connection, feed_name: str, delivery_date: dt.date, action: str, **values: object) -> None:
@@ -197,6 +212,14 @@ def decide(
         files = _current_files(connection, feed_name, day)
         received = sum(row.rows_received for row in files)
         quarantined = sum(row.rows_quarantined for row in files)
+        unsettled = _unsettled_files(connection, feed_name, day)
+        if unsettled:
+            # Half a delivery is not published: the batch waits (its decision, if any, stays).
+            log.info("quality gate waits for %s %s: %d files not settled yet", feed_name, delivery_date, unsettled)
+            decisions.append(
+                BatchDecision(feed_name, delivery_date, "waiting", len(files), received, quarantined, changed=False)
+            )
+            continue
         current = connection.execute(
             sa.text(
                 "select status from ops.quality_gate_batches where feed = :feed and delivery_date = :delivery_date"

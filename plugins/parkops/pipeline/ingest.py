@@ -19,7 +19,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -85,12 +85,24 @@ def delivery_folders(landing_feed: Feed, days: list[dt.date]) -> list[tuple[str,
     return [(month.strftime("%Y-%m"), month) for month in months]
 
 
-def discover_files(landing: Path, landing_feed: Feed, days: list[dt.date]) -> list[LandedFile]:
+#: A source system's "this file is complete" marker, ``<file>.done``: never a data file.
+MARKER_SUFFIX = ".done"
+
+
+def discover_files(
+    landing: Path,
+    landing_feed: Feed,
+    days: list[dt.date],
+    *,
+    take: Callable[[Path, dt.date], bool] | None = None,
+) -> list[LandedFile]:
     """Every non-hidden file in the delivery folders covering ``days``, in delivery order.
 
     Files of an unsupported type are listed too: they are rejected with a reason rather than
     silently ignored. A missing delivery folder is not an error here (freshness is checked
-    elsewhere); it simply contributes no file.
+    elsewhere); it simply contributes no file. Completion markers (``*.done``) are not data
+    files. ``take`` (path, delivery date), when given, decides which files are taken, before
+    they are read (``parkops.pipeline.settle``: only files completely uploaded).
     """
     files: list[LandedFile] = []
     for folder_name, delivery in delivery_folders(landing_feed, days):
@@ -98,7 +110,9 @@ def discover_files(landing: Path, landing_feed: Feed, days: list[dt.date]) -> li
         if not folder.is_dir():
             continue
         for path in sorted(folder.iterdir()):
-            if path.name.startswith((".", "~$")) or not path.is_file():
+            if path.name.startswith((".", "~$")) or path.name.endswith(MARKER_SUFFIX) or not path.is_file():
+                continue
+            if take is not None and not take(path, delivery):
                 continue
             files.append(
                 LandedFile(
@@ -820,4 +834,5 @@ def gate_summary(decisions: list[BatchDecision]) -> dict[str, object]:
         "batches_published": sum(1 for decision in decisions if decision.status == "published"),
         "batches_released": sum(1 for decision in decisions if decision.status == "released"),
         "held": [decision.as_dict() for decision in decisions if decision.status == "held"],
+        "waiting": [decision.delivery_date for decision in decisions if decision.status == "waiting"],
     }

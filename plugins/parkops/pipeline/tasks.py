@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from parkops.config import landing_dir
 from parkops.ingest.catalogue import feed
-from parkops.pipeline import gate, ingest, reference, transform
+from parkops.pipeline import gate, ingest, reference, settle, transform
 from parkops.pipeline.errors import retry_only_transient
 from parkops.warehouse import create_warehouse_engine
 
@@ -70,13 +70,25 @@ def load_reference_data() -> dict[str, int]:
 
 @retry_only_transient
 def discover_files(feed_name: str, delivery_range: dict[str, str]) -> list[dict]:
+    """The settled files of the range's delivery folders and of every earlier delivery with files
+    still unsettled (``parkops.pipeline.settle``); the unsettled ones are recorded and left."""
     days = ingest.delivery_days(
         dt.date.fromisoformat(delivery_range["first"]), dt.date.fromisoformat(delivery_range["last"])
     )
     landing_feed = feed(feed_name)
-    files = ingest.discover_files(landing_dir(), landing_feed, days)
+    engine = create_warehouse_engine()
+    try:
+        files, unsettled = settle.discover_settled_files(engine, landing_dir(), landing_feed, days)
+    finally:
+        engine.dispose()
     folders = ingest.delivery_folders(landing_feed, days)
     log.info("%s: %d files in %d delivery folders under %s", feed_name, len(files), len(folders), landing_dir())
+    for observation in unsettled:
+        log.warning(
+            "%s left for a later run: not completely uploaded (%s); its delivery's batch waits",
+            observation.source_file,
+            observation.reason,
+        )
     return [asdict(landed) for landed in files]
 
 

@@ -344,3 +344,47 @@ def test_the_freshness_monitor_reports_a_file_that_never_settles(
         assert resolved.change == "resolved"
         assert str(inbox.received[1].message["Subject"]).startswith("【已恢复】企业登记（registrations）：")
     assert rows(url, "select status from ops.file_audit") == [{"status": "loaded"}]
+
+
+# --- two discoveries of a feed at once (PostgreSQL admits several writers) ---------------------
+
+
+@pytest.mark.postgres
+def test_two_discoveries_recording_unsettled_files_at_once_do_not_clash(postgres_url: str) -> None:
+    """A held-batch rerun's discovery while the scheduled run's is recording: the second waits for
+    the first and replaces its rows, instead of failing on the table's key."""
+    import threading
+
+    import sqlalchemy as sa
+
+    from parkops.warehouse import apply_ddl
+
+    engine = create_warehouse_engine(postgres_url)
+    with engine.begin() as connection:
+        apply_ddl(connection)
+    moment = dt.datetime(2025, 3, 4, 9, 0)
+    observation = settle.Observation(
+        FEED, dt.date(2025, 3, 4), f"{FEED}/2025-03-04/reg.csv", 10, moment, moment, moment, moment, "changing"
+    )
+    errors: list[BaseException] = []
+
+    def second_discovery() -> None:
+        try:
+            with engine.begin() as connection:
+                settle.record_unsettled(connection, FEED, [dt.date(2025, 3, 4)], {observation.source_file: observation})
+        except sa.exc.SQLAlchemyError as error:
+            errors.append(error)
+
+    with engine.connect() as first:
+        with first.begin():
+            settle.record_unsettled(first, FEED, [dt.date(2025, 3, 4)], {observation.source_file: observation})
+            other = threading.Thread(target=second_discovery)
+            other.start()
+            time.sleep(1.0)  # the second discovery is now inside its transaction, blocked on the first
+        other.join(timeout=60)
+    assert not other.is_alive()
+    assert errors == []
+    assert unsettled(postgres_url) == [
+        {"source_file": observation.source_file, "delivery_date": dt.date(2025, 3, 4), "reason": "changing"}
+    ]
+    engine.dispose()

@@ -255,6 +255,12 @@ def record_unsettled(
     connection: Connection, feed_name: str, deliveries: list[dt.date], unsettled: dict[str, Observation]
 ) -> None:
     """Replace the rows of the discovered deliveries by what this discovery saw unsettled."""
+    if connection.dialect.name == "postgresql":
+        # Two discoveries of a feed at once (a held-batch rerun during a scheduled run) would both
+        # delete, then both insert the same keys; one at a time per feed (DuckDB has one writer).
+        connection.execute(
+            sa.text("select pg_advisory_xact_lock(hashtext(:key))"), {"key": f"unsettled_files:{feed_name}"}
+        )
     if deliveries:
         connection.execute(
             sa.text("delete from ops.unsettled_files where feed = :feed and delivery_date in :deliveries").bindparams(

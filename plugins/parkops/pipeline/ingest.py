@@ -91,23 +91,6 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-class FileChangedSinceDiscovery(OSError):
-    """A landed file's bytes are no longer those discovered (still being written, replaced)."""
-
-
-def _read_as_discovered(landed: LandedFile) -> bytes:
-    """The file's bytes, read once: they are parsed from memory, so the SHA-256 recorded is that
-    of the bytes parsed. Raises ``OSError`` when it cannot be read or its bytes changed."""
-    data = Path(landed.path).read_bytes()
-    read_sha256 = hashlib.sha256(data).hexdigest()
-    if read_sha256 != landed.sha256:
-        raise FileChangedSinceDiscovery(
-            f"its bytes changed since discovery (SHA-256 {landed.sha256[:12]} then, {read_sha256[:12]} when read); "
-            "a new run discovers and loads the current bytes"
-        )
-    return data
-
-
 def delivery_folders(landing_feed: Feed, days: list[dt.date]) -> list[tuple[str, dt.date]]:
     """(folder name, delivery date) of the delivery folders covering ``days``, in order.
 
@@ -266,6 +249,23 @@ def _lock_file(connection: Connection, landed: LandedFile) -> None:
     ).one()
     for key in sorted(set(keys)):
         connection.execute(sa.text("select pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+class FileChangedSinceDiscovery(OSError):
+    """A landed file's bytes are no longer those discovered (still being written, replaced)."""
+
+
+def _read_as_discovered(landed: LandedFile) -> bytes:
+    """The file's bytes, read once: they are parsed from memory, so the SHA-256 recorded is that
+    of the bytes parsed. Raises ``OSError`` when it cannot be read or its bytes changed."""
+    data = Path(landed.path).read_bytes()
+    read_sha256 = hashlib.sha256(data).hexdigest()
+    if read_sha256 != landed.sha256:
+        raise FileChangedSinceDiscovery(
+            f"its bytes changed since discovery (SHA-256 {landed.sha256[:12]} then, {read_sha256[:12]} when read); "
+            "a new run discovers and loads the current bytes"
+        )
+    return data
 
 
 @dataclass

@@ -462,3 +462,102 @@ def rows_of_file(url: str, tables: tuple[str, ...], source_file: str) -> dict[st
         )
         for table in tables
     }
+
+
+# --- racing task processes ----------------------------------------------------------------------
+
+
+def _hold_before_first_file_lock(barrier: Any, then_wait_for: Path | None) -> None:
+    """Before the loader takes its first file lock (its pre-checks done, nothing written yet):
+    wait for the other racer at ``barrier``, then, with ``then_wait_for``, until that path exists
+    (the other task finished). Matches the lock statement of ``parkops.pipeline.ingest._lock_file``
+    through a SQLAlchemy event listener (no library code patched); PostgreSQL only."""
+    from sqlalchemy import event
+
+    state = {"held": False}
+
+    @event.listens_for(sa.Engine, "before_cursor_execute")
+    def before(conn, cursor, statement, parameters, context, executemany):
+        if state["held"] or "pg_advisory_xact_lock" not in statement:
+            return
+        state["held"] = True
+        barrier.wait(120)
+        if then_wait_for is not None:
+            wait_for(f"{then_wait_for} to exist", then_wait_for.exists, timeout=120)
+
+
+def start_racing_ingest_task(
+    work: Path,
+    name: str,
+    url: str,
+    landing: Path,
+    feed: str,
+    files: list[dict],
+    run_id: str,
+    start: Any,
+    *,
+    before_file_lock: Any = None,
+    then_wait_for: Path | None = None,
+) -> multiprocessing.Process:
+    """Start the ``ingest_files`` task callable in a process that waits at the barrier ``start``
+    before it begins (so two racers start together) and retries transient failures as Airflow
+    would (e.g. DuckDB's file held by the other racer). ``before_file_lock`` (a barrier) and
+    ``then_wait_for``: see :func:`_hold_before_first_file_lock`. Barriers come from
+    :func:`racing_barrier`. Its result (``finish_task``): ``summary``, ``attempts``."""
+    work.mkdir(parents=True, exist_ok=True)
+    for suffix in ("result.json", "log"):
+        (work / f"{name}.{suffix}").unlink(missing_ok=True)
+    process = _task_context().Process(
+        target=run_racing_ingest_task,
+        args=(work, name, url, landing, feed, files, run_id, start, before_file_lock, then_wait_for),
+        name=name,
+    )
+    process.start()
+    return process
+
+
+def racing_barrier(parties: int = 2) -> Any:
+    """A barrier the racing task processes can share."""
+    return _task_context().Barrier(parties)
+
+
+def run_racing_ingest_task(
+    work: Path,
+    name: str,
+    url: str,
+    landing: Path,
+    feed: str,
+    files: list[dict],
+    run_id: str,
+    start: Any,
+    before_file_lock: Any,
+    then_wait_for: Path | None,
+) -> None:
+    import logging
+
+    from parkops.pipeline import tasks
+    from parkops.pipeline.errors import is_transient
+
+    log = (work / f"{name}.log").open("w", encoding="utf-8")
+    os.dup2(log.fileno(), 1)
+    os.dup2(log.fileno(), 2)
+    logging.basicConfig(level=logging.INFO, force=True)
+    os.environ["PARKOPS_WAREHOUSE_URL"] = url
+    os.environ["PARKOPS_LANDING_DIR"] = str(landing)
+    if before_file_lock is not None:
+        _hold_before_first_file_lock(before_file_lock, then_wait_for)
+    start.wait(120)
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            summary = tasks.ingest_files(feed, files, run_id)
+            break
+        except Exception as error:
+            # Airflow retries a transient failure (the other racer holding DuckDB's file); bounded.
+            if not is_transient(error) or attempts >= 60:
+                raise
+            logging.getLogger(name).warning("attempt %d failed, retried: %s", attempts, error)
+            time.sleep(0.5)
+    result = {"summary": summary, "attempts": attempts, "finished_at": time.time()}
+    (work / f"{name}.result.json").write_text(json.dumps(result), encoding="utf-8")

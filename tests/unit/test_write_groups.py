@@ -95,7 +95,7 @@ def test_a_duckdb_group_writes_one_insert_per_table_and_keeps_unlike_frames_apar
     instance.engine = engine
     instance._connection = None
     instance.feed = SimpleNamespace(name="registrations")
-    instance._begin_write = lambda connection, landed: True
+    instance._begin_write = lambda connection, landed, started: None
 
     writes = []
     for day, frame in (

@@ -41,7 +41,8 @@ class PendingCheck:
 
 #: (connection, files of the batch in load order) -> new failures per file position.
 CrossCheck = Callable[["Connection", list[PendingCheck]], dict[int, list["UnitFailure"]]]
-Preparer = Callable[[Path, str, ValidationInputs], "PreparedFile"]
+#: (path, delivery date, inputs, the file's bytes when already read: parsed instead of the path) -> prepared file.
+Preparer = Callable[[Path, str, ValidationInputs, bytes | None], "PreparedFile"]
 
 
 @dataclass(frozen=True)

@@ -245,8 +245,10 @@ def tabular_part(
     return part, row_numbers + [row.row_number for row in malformed], failures, record
 
 
-def prepare_registrations(path: Path, delivery_date: str, inputs: ValidationInputs) -> PreparedFile:
-    table = read_table(path)
+def prepare_registrations(
+    path: Path, delivery_date: str, inputs: ValidationInputs, data: bytes | None = None
+) -> PreparedFile:
+    table = read_table(path, data)
     try:
         prepared = prepare_table(REGISTRATIONS, table, delivery_date, inputs.division_sections)
     except FileRejected as rejection:
@@ -262,13 +264,15 @@ def prepare_registrations(path: Path, delivery_date: str, inputs: ValidationInpu
     )
 
 
-def prepare_manual_statistics(path: Path, delivery_date: str, inputs: ValidationInputs) -> PreparedFile:
+def prepare_manual_statistics(
+    path: Path, delivery_date: str, inputs: ValidationInputs, data: bytes | None = None
+) -> PreparedFile:
     """Manual statistics CSV: the period becomes first day, last day and label for staging.
 
     An unreadable period keeps its text in ``period_start`` so the suite's date check rejects
     it with the value as received.
     """
-    table = read_table(path)
+    table = read_table(path, data)
     try:
         prepared = prepare_table(MANUAL_STATISTICS, table, delivery_date, inputs.division_sections)
     except FileRejected as rejection:

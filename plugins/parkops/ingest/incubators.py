@@ -65,8 +65,10 @@ def _month_before(first_day: dt.date) -> dt.date:
     return first_day - dt.timedelta(days=1)
 
 
-def prepare_incubator_report(path: Path, delivery_date: str, inputs: ValidationInputs) -> PreparedFile:
-    sheets = read_workbook_sheets(path, {REPORT_SHEET, TENANT_SHEET})
+def prepare_incubator_report(
+    path: Path, delivery_date: str, inputs: ValidationInputs, data: bytes | None = None
+) -> PreparedFile:
+    sheets = read_workbook_sheets(path, {REPORT_SHEET, TENANT_SHEET}, data)
     received = [row for name, table in sheets.items() for row in table_rows(table, name)]
     if REPORT_SHEET not in sheets:
         raise FileRejected(

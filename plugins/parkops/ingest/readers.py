@@ -249,9 +249,14 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def _has_error_cells(path: Path) -> bool:
+def _workbook_source(path: Path, data: bytes | None) -> Path | io.BytesIO:
+    """What a workbook reader opens: the bytes already read (a fresh stream each time), else the path."""
+    return path if data is None else io.BytesIO(data)
+
+
+def _has_error_cells(path: Path, data: bytes | None = None) -> bool:
     """Whether any worksheet holds an Excel error value (#N/A, #DIV/0!, ...): cells of type ``e``."""
-    with zipfile.ZipFile(path) as archive:
+    with zipfile.ZipFile(_workbook_source(path, data)) as archive:
         return any(
             b't="e"' in archive.read(name)
             for name in archive.namelist()
@@ -259,24 +264,31 @@ def _has_error_cells(path: Path) -> bool:
         )
 
 
-def _xlsx_sheets_calamine(path: Path, wanted: set[str] | None) -> dict[str, list[list[object]]]:
+def _xlsx_sheets_calamine(
+    path: Path, wanted: set[str] | None, data: bytes | None = None
+) -> dict[str, list[list[object]]]:
     from python_calamine import CalamineError, CalamineWorkbook
 
     try:
-        with CalamineWorkbook.from_path(str(path)) as workbook:
+        opened = (
+            CalamineWorkbook.from_path(str(path)) if data is None else CalamineWorkbook.from_filelike(io.BytesIO(data))
+        )
+        with opened as workbook:
             names = workbook.sheet_names
             if not names:
                 raise FileRejected("the workbook has no sheet", rule="file_empty").with_rows([])
             chosen = [names[0]] if wanted is None else [name for name in names if name.strip() in wanted]
             return {name.strip(): workbook.get_sheet_by_name(name).to_python(skip_empty_area=False) for name in chosen}
     except CalamineError as error:
-        raise _unreadable_workbook(path, wanted, error) from error
+        raise _unreadable_workbook(path, wanted, error, data) from error
 
 
-def _xlsx_sheets_openpyxl(path: Path, wanted: set[str] | None) -> dict[str, list[list[object]]]:
+def _xlsx_sheets_openpyxl(
+    path: Path, wanted: set[str] | None, data: bytes | None = None
+) -> dict[str, list[list[object]]]:
     from openpyxl import load_workbook
 
-    workbook = load_workbook(path, read_only=True, data_only=True)
+    workbook = load_workbook(_workbook_source(path, data), read_only=True, data_only=True)
     try:
         if not workbook.worksheets:
             raise FileRejected("the workbook has no sheet", rule="file_empty").with_rows([])
@@ -290,21 +302,26 @@ def _xlsx_sheets_openpyxl(path: Path, wanted: set[str] | None) -> dict[str, list
         workbook.close()
 
 
-def _workbook_cells(path: Path, wanted: set[str] | None) -> dict[str, list[list[object]]]:
+def _workbook_cells(path: Path, wanted: set[str] | None, data: bytes | None = None) -> dict[str, list[list[object]]]:
     """Cells of the first sheet (``wanted`` None) or of the sheets named in ``wanted`` that exist.
 
     calamine (Rust) reads ~25x faster than openpyxl but turns error cells (#N/A, #DIV/0!) into
     empty strings, which would make an error look like a missing value. Workbooks holding an
     error cell are therefore read with openpyxl, which keeps the error text for the suite to reject.
+
+    With ``data`` (the file's bytes, read once by the loader) nothing is read from disk, so an
+    ``OSError`` here comes from the content, not from the file system.
     """
     try:
-        with_errors = _has_error_cells(path)
+        with_errors = _has_error_cells(path, data)
     except (zipfile.BadZipFile, KeyError, OSError, EOFError, zlib.error) as error:
-        raise _unreadable_workbook(path, wanted, error) from error
+        raise _unreadable_workbook(path, wanted, error, data) from error
     try:
-        return _xlsx_sheets_openpyxl(path, wanted) if with_errors else _xlsx_sheets_calamine(path, wanted)
+        if with_errors:
+            return _xlsx_sheets_openpyxl(path, wanted, data)
+        return _xlsx_sheets_calamine(path, wanted, data)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError, zlib.error) as error:
-        raise _unreadable_workbook(path, wanted, error) from error
+        raise _unreadable_workbook(path, wanted, error, data) from error
 
 
 _XML_ATTRIBUTE = re.compile(r'([\w:]+)\s*=\s*"([^"]*)"')
@@ -318,13 +335,15 @@ def _attributes(text: str) -> dict[str, str]:
     return {name.split(":")[-1]: value for name, value in _XML_ATTRIBUTE.findall(text)}
 
 
-def _unreadable_workbook(path: Path, wanted: set[str] | None, error: Exception) -> FileRejected:
+def _unreadable_workbook(
+    path: Path, wanted: set[str] | None, error: Exception, data: bytes | None = None
+) -> FileRejected:
     """The rejection of a workbook the readers refuse, with the rows its sheets hold when the
     archive opens: the non-empty rows (a cell with a value) of the sheet it would have read,
     found in the sheet's XML itself, less the header; otherwise one uncountable row."""
     rejection = FileRejected(f"not a readable XLSX workbook: {error}", rule="file_unparseable")
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(_workbook_source(path, data)) as archive:
             sheets = [_attributes(match) for match in _XML_SHEET.findall(archive.read("xl/workbook.xml").decode())]
             rels = archive.read("xl/_rels/workbook.xml.rels").decode()
             targets = {
@@ -407,13 +426,15 @@ def _reject_nul_cells(
                 )
 
 
-def read_xlsx(path: Path) -> tuple[list[str], list[tuple[int, list[str]]], list[MalformedRow]]:
+def read_xlsx(
+    path: Path, data: bytes | None = None
+) -> tuple[list[str], list[tuple[int, list[str]]], list[MalformedRow]]:
     """First sheet of a workbook; cell values (not formulas) converted to text."""
-    (cells,) = _workbook_cells(path, None).values()
+    (cells,) = _workbook_cells(path, None, data).values()
     return shape_sheet(cells)
 
 
-def read_workbook_sheets(path: Path, sheet_names: set[str]) -> dict[str, RawTable]:
+def read_workbook_sheets(path: Path, sheet_names: set[str], data: bytes | None = None) -> dict[str, RawTable]:
     """The named sheets of a workbook that exist (names compared after trimming), as tables.
 
     A sheet that exists but is empty comes back without headers or rows; deciding which sheets
@@ -424,7 +445,7 @@ def read_workbook_sheets(path: Path, sheet_names: set[str]) -> dict[str, RawTabl
             f"unsupported file type '{path.suffix}': the feed accepts .xlsx", rule="file_unsupported_type"
         )
     tables = {}
-    for name, cells in _workbook_cells(path, sheet_names).items():
+    for name, cells in _workbook_cells(path, sheet_names, data).items():
         if not any(_cell_text(value).strip() for row in cells for value in row):
             tables[name] = RawTable([], [], "xlsx", None)  # an empty sheet: no header, no rows
             continue
@@ -467,7 +488,7 @@ def read_table(path: Path, data: bytes | None = None) -> RawTable:
         headers, rows, malformed = read_csv_text(text)
         return RawTable(headers, rows, "csv", encoding, malformed)
     if suffix == ".xlsx":
-        headers, rows, malformed = read_xlsx(path)
+        headers, rows, malformed = read_xlsx(path, data)
         return RawTable(headers, rows, "xlsx", None, malformed)
     raise FileRejected(
         f"unsupported file type '{path.suffix}': the feed accepts {', '.join(sorted(SUPPORTED_SUFFIXES))}",

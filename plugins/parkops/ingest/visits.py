@@ -152,8 +152,8 @@ def parse_visit_line(text: str) -> ParsedLine:
     return ParsedLine(record)
 
 
-def prepare_visits(path: Path, delivery_date: str, inputs: ValidationInputs) -> PreparedFile:
-    lines, encoding = read_json_lines(path)
+def prepare_visits(path: Path, delivery_date: str, inputs: ValidationInputs, data: bytes | None = None) -> PreparedFile:
+    lines, encoding = read_json_lines(path, data)
     unit_rows = [number for number, _ in lines]
     visit_rows: list[dict] = []
     visit_units: list[int] = []

@@ -34,6 +34,8 @@ TRANSIENT_DRIVER_ERRORS = (
     ("psycopg", "OperationalError"),
     ("_duckdb", "IOException"),
     ("duckdb", "IOException"),
+    # A landed file the load could not read (moved, I/O error, changed while read).
+    ("parkops.pipeline.errors", "SourceFilesUnread"),
 )
 #: DuckDB admits one writer process per file; another process holding it is worth a retry.
 TRANSIENT_MESSAGES = ("Could not set lock on file", "Conflicting lock is held")

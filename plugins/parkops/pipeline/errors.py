@@ -16,13 +16,32 @@ Params = ParamSpec("Params")
 Result = TypeVar("Result")
 
 
+class SourceFilesUnread(Exception):
+    """Landed files a load could not read (moved away, I/O error, bytes changed since discovery).
+
+    Transient: nothing was recorded for them, so a retry (or the next run) reads them again.
+    ``unread`` maps each file (landing-relative path) to what went wrong.
+    """
+
+    def __init__(self, unread: dict[str, str]):
+        files = "; ".join(f"{source_file}: {problem}" for source_file, problem in unread.items())
+        super().__init__(f"{len(unread)} landed file(s) could not be read, nothing recorded for them: {files}")
+        self.unread = unread
+
+
 def transient_errors() -> tuple[type[BaseException], ...]:
     import sqlalchemy.exc
 
     # OperationalError covers lost connections and DuckDB's "could not set lock on file"
     # (duckdb.IOException subclasses the DB-API OperationalError); psycopg's connection
     # failures arrive wrapped the same way.
-    return (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError, ConnectionError, TimeoutError)
+    return (
+        sqlalchemy.exc.OperationalError,
+        sqlalchemy.exc.InterfaceError,
+        ConnectionError,
+        TimeoutError,
+        SourceFilesUnread,
+    )
 
 
 def is_transient(error: BaseException) -> bool:

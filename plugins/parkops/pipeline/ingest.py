@@ -9,6 +9,24 @@ A file is identified by its feed and file name; a version of it by its path and 
 - an older delivery met after a newer one (a rerun of an old range) is recorded as
   ``superseded`` and never loaded.
 Reading and validation happen before the write transaction, so locks are held only briefly.
+
+Concurrent runs (two ingest tasks at once, e.g. a rerun of an old range beside the daily run):
+the checks above run first as a fast path, but what a file's write transaction does is decided
+again inside it, under the file's locks (:meth:`FileLoader._begin_write`): on PostgreSQL
+advisory transaction locks on its name and on its content (SHA-256), taken in key order, so two
+runs holding the same name or the same bytes take turns, and under them the audit is read again:
+this version recorded already -> nothing; a later delivery of the name recorded -> this one is
+``superseded`` (outdated); the same bytes loaded under another name -> ``duplicate``; otherwise
+it is written, superseding only versions of its name delivered no later than itself. A later
+delivery therefore wins whichever run finishes first. DuckDB admits one writer process, which
+holds the warehouse for a whole load (the ``warehouse_writer`` pool serialises the tasks).
+
+A file that cannot be read (``OSError``: moved away, permission, I/O error) or whose bytes are no
+longer those discovered is not the file's fault: nothing is recorded for it, the other files
+load, the quality gate leaves its delivery undecided and the load then raises
+``SourceFilesUnread`` naming it (transient: Airflow retries). The bytes are read once, checked
+against the discovered SHA-256 and parsed from memory, so the recorded hash is that of the bytes
+parsed.
 """
 
 from __future__ import annotations
@@ -32,6 +50,7 @@ from parkops import warehouse
 from parkops.ingest.catalogue import Feed, PendingCheck, ValidationInputs, feed
 from parkops.ingest.prepared import PreparedFile, UnitFailure
 from parkops.ingest.readers import COUNTED_PARSED, FileRejected
+from parkops.pipeline.errors import SourceFilesUnread
 from parkops.pipeline.gate import BatchDecision, GateSettings, decide, load_gate_settings
 from parkops.quality.personal_data import is_personal, mask
 
@@ -52,7 +71,7 @@ class LandedFile:
 @dataclass
 class FileOutcome:
     source_file: str
-    status: str  # loaded | rejected | duplicate | outdated | unchanged
+    status: str  # loaded | rejected | duplicate | outdated | unchanged | unread (transient: nothing recorded)
     rows_received: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
@@ -230,11 +249,38 @@ def _recorded_state(connection: Connection, landed: LandedFile) -> _RecordedStat
 
 
 def _lock_file(connection: Connection, landed: LandedFile) -> None:
-    """Serialise concurrent loads of the same file on PostgreSQL (DuckDB has one writer anyway)."""
-    if connection.dialect.name == "postgresql":
-        connection.execute(
-            sa.text("select pg_advisory_xact_lock(hashtext(:key))"), {"key": f"{landed.feed}:{landed.file_name}"}
+    """Serialise concurrent writes of the same file name or the same bytes on PostgreSQL, until
+    the transaction ends (DuckDB has one writer process anyway).
+
+    Two advisory locks, on the name and on the content, always taken in ascending key order: a
+    run writing (name A, bytes X) and one writing (name B, bytes X) wait on X, two versions of A
+    wait on A, and no two transactions can each hold one key the other waits for.
+    """
+    if connection.dialect.name != "postgresql":
+        return
+    keys = connection.execute(
+        sa.text("select hashtext(:name), hashtext(:content)"),
+        {"name": f"{landed.feed}:{landed.file_name}", "content": f"{landed.feed}:sha256:{landed.sha256}"},
+    ).one()
+    for key in sorted(set(keys)):
+        connection.execute(sa.text("select pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+class FileChangedSinceDiscovery(OSError):
+    """A landed file's bytes are no longer those discovered (still being written, replaced)."""
+
+
+def _read_as_discovered(landed: LandedFile) -> bytes:
+    """The file's bytes, read once: they are parsed from memory, so the SHA-256 recorded is that
+    of the bytes parsed. Raises ``OSError`` when it cannot be read or its bytes changed."""
+    data = Path(landed.path).read_bytes()
+    read_sha256 = hashlib.sha256(data).hexdigest()
+    if read_sha256 != landed.sha256:
+        raise FileChangedSinceDiscovery(
+            f"its bytes changed since discovery (SHA-256 {landed.sha256[:12]} then, {read_sha256[:12]} when read); "
+            "a new run discovers and loads the current bytes"
         )
+    return data
 
 
 @dataclass
@@ -279,6 +325,8 @@ class FileLoader:
         self.gate_decisions: list[BatchDecision] = []
         self._connection: Connection | None = None
         self._superseded_deliveries: set[str] = set()
+        #: Files of the current load that could not be read: source file -> what went wrong.
+        self._unread: dict[str, str] = {}
         with engine.begin() as connection:
             self.inputs = read_validation_inputs(connection)
 
@@ -311,57 +359,88 @@ class FileLoader:
         Then the quality gate decides, in one transaction, the batch of every delivery the files
         belong to and of every delivery whose file version a new one replaced
         (:attr:`gate_decisions`); only published batches reach ``core``.
+
+        A file that could not be read is left unrecorded and its delivery undecided; once the
+        others are loaded and the gate has decided, :class:`SourceFilesUnread` names them.
         """
         self._superseded_deliveries = set()
+        self._unread = {}
         with self.engine.connect() as connection:
             self._connection = connection
             try:
                 outcomes = self._load_all(files)
+                unread_deliveries = {landed.delivery_date for landed in files if landed.source_file in self._unread}
                 deliveries = {landed.delivery_date for landed in files} | self._superseded_deliveries
                 with self._transaction() as gate_connection:
                     self.gate_decisions = decide(
-                        gate_connection, self.feed.name, deliveries, self.run_id, self.gate_settings
+                        gate_connection, self.feed.name, deliveries - unread_deliveries, self.run_id, self.gate_settings
                     )
-                return outcomes
             finally:
                 self._connection = None
+        if self._unread:
+            raise SourceFilesUnread(self._unread)
+        return outcomes
 
     def _load_all(self, files: list[LandedFile]) -> list[FileOutcome]:
         outcomes: dict[int, FileOutcome] = {}
+        todo = list(enumerate(files))
+        while todo:
+            todo = self._load_pass(todo, outcomes)
+        return [outcomes[position] for position in range(len(files))]
+
+    def _load_pass(
+        self, files: list[tuple[int, LandedFile]], outcomes: dict[int, FileOutcome]
+    ) -> list[tuple[int, LandedFile]]:
+        """Load ``files`` (position, file) into ``outcomes``; return the files left for another pass.
+
+        A file with the same bytes as one of the validation batch still unwritten waits for the
+        next pass: only once that one is written can the lock-protected check tell whether it is
+        a duplicate (the other may yet turn out outdated or a duplicate itself, under its locks).
+        """
         batch: list[tuple[int, _PendingFile]] = []
         batch_rows = 0
-        shas_in_batch: dict[str, str] = {}
-        for position, landed in enumerate(files):
+        shas_in_batch: set[str] = set()
+        deferred: list[tuple[int, LandedFile]] = []
+        for position, landed in files:
             started = time.monotonic()
             with self._transaction() as connection:
                 recorded = _recorded_state(connection, landed)
-            if recorded.status is not None:
+            if recorded.status is not None or (recorded.newer_delivery is not None and recorded.status_any is not None):
                 outcomes[position] = FileOutcome(landed.source_file, "unchanged")
                 continue
-            if recorded.newer_delivery is not None:
-                if recorded.status_any is not None:
-                    outcomes[position] = FileOutcome(landed.source_file, "unchanged")
-                else:
-                    outcomes[position] = self._write_outdated(landed, recorded.newer_delivery, started)
+            if landed.sha256 in shas_in_batch:
+                deferred.append((position, landed))
                 continue
-            duplicate_of = recorded.loaded_elsewhere or shas_in_batch.get(landed.sha256)
-            if duplicate_of is not None:
-                outcomes[position] = self._write_duplicate(landed, duplicate_of, started)
-                continue
+            if recorded.newer_delivery is not None or recorded.loaded_elsewhere is not None:
+                # Fast path, decided again under the file's locks (None: it must be read after all).
+                not_loaded = self._record_not_loaded(landed, started)
+                if not_loaded is not None:
+                    outcomes[position] = not_loaded
+                    continue
             try:
-                prepared = self.feed.prepare(Path(landed.path), landed.delivery_date, self.inputs)
+                data = _read_as_discovered(landed)
+                prepared = self.feed.prepare(Path(landed.path), landed.delivery_date, self.inputs, data)
             except FileRejected as rejection:
                 outcomes[position] = self._write_rejected(landed, rejection, started)
                 continue
+            except OSError as error:  # transient: recorded nowhere, named when the load ends
+                outcomes[position] = self._unread_file(landed, error)
+                continue
             batch.append((position, _PendingFile(landed, prepared, started)))
-            shas_in_batch[landed.sha256] = landed.source_file
+            shas_in_batch.add(landed.sha256)
             batch_rows += prepared.unit_count
             if batch_rows >= VALIDATION_BATCH_ROWS:
                 outcomes.update(self._validate_and_write(batch))
-                batch, batch_rows = [], 0
+                batch, batch_rows, shas_in_batch = [], 0, set()
         if batch:
             outcomes.update(self._validate_and_write(batch))
-        return [outcomes[position] for position in range(len(files))]
+        return deferred
+
+    def _unread_file(self, landed: LandedFile, error: OSError) -> FileOutcome:
+        problem = f"{type(error).__name__}: {error}"
+        self._unread[landed.source_file] = problem
+        log.error("%s could not be read, nothing recorded for it (transient, retried): %s", landed.source_file, problem)
+        return FileOutcome(landed.source_file, "unread", reason=problem)
 
     # -- validation ----------------------------------------------------------------------------
 
@@ -473,17 +552,53 @@ class FileLoader:
 
     # -- writing -------------------------------------------------------------------------------
 
-    def _begin_write(self, connection: Connection, landed: LandedFile) -> bool:
-        """Lock, re-check and supersede an older version; False when there is nothing to do."""
+    def _decide_under_lock(self, connection: Connection, landed: LandedFile, started: float) -> FileOutcome | None:
+        """Lock the file (name and bytes) and decide from what is recorded now; None: write it.
+
+        The pre-checks of :meth:`_load_pass` ran before the lock and may be stale: a concurrent
+        run may since have recorded this version, a later delivery of the name, or the same
+        bytes under another name. Otherwise the outcome: ``unchanged``, or ``outdated`` /
+        ``duplicate`` with its audit row inserted here, in the caller's transaction.
+        """
         _lock_file(connection, landed)
-        if _audit_status(connection, landed) is not None:
-            return False
+        recorded = _recorded_state(connection, landed)
+        if recorded.status is not None:
+            return FileOutcome(landed.source_file, "unchanged")
+        if recorded.newer_delivery is not None:
+            if recorded.status_any is not None:
+                return FileOutcome(landed.source_file, "unchanged")
+            reason = f"a newer delivery of this file is loaded ({recorded.newer_delivery}); this older one is not"
+            return self._insert_not_loaded(connection, landed, started, "superseded", "outdated", reason)
+        if recorded.loaded_elsewhere is not None:
+            reason = f"same bytes as {recorded.loaded_elsewhere}, already loaded; not loaded twice"
+            return self._insert_not_loaded(
+                connection, landed, started, "duplicate", "duplicate", reason, duplicate_of=recorded.loaded_elsewhere
+            )
+        return None
+
+    def _begin_write(self, connection: Connection, landed: LandedFile, started: float) -> FileOutcome | None:
+        """Lock, decide again (:meth:`_decide_under_lock`) and supersede older versions of the file.
+
+        None: write this version, in this transaction. Only versions delivered no later than this
+        one are superseded (a later delivery was ruled out under the lock just before): in the
+        same delivery folder the bytes on disk are the newest, an earlier folder is older.
+        Otherwise the file is not written and this is its outcome.
+        """
+        not_written = self._decide_under_lock(connection, landed, started)
+        if not_written is not None:
+            return not_written
         older = connection.execute(
             sa.text(
                 "select source_file, source_sha256 from ops.file_audit where feed = :feed and file_name = :file_name "
-                "and status in ('loaded', 'rejected', 'duplicate') and source_sha256 <> :sha256"
+                "and status in ('loaded', 'rejected', 'duplicate') and source_sha256 <> :sha256 "
+                "and delivery_date <= :delivery_date"
             ),
-            {"feed": landed.feed, "file_name": landed.file_name, "sha256": landed.sha256},
+            {
+                "feed": landed.feed,
+                "file_name": landed.file_name,
+                "sha256": landed.sha256,
+                "delivery_date": landed.delivery_date,
+            },
         ).all()
         for old_file, old_sha in older:
             self._superseded_deliveries.update(
@@ -511,7 +626,7 @@ class FileLoader:
                 {"feed": landed.feed, "reason": f"replaced by {landed.source_file} ({landed.sha256[:12]})", **keys},
             )
             log.info("%s (%s) replaced by %s (%s)", old_file, old_sha[:12], landed.source_file, landed.sha256[:12])
-        return True
+        return None
 
     def _audit_row(self, landed: LandedFile, started: float, **values: object) -> pd.DataFrame:
         return pd.DataFrame([self._audit_values(landed, started, **values)])
@@ -554,8 +669,9 @@ class FileLoader:
             }
         )
         with self._transaction() as connection:
-            if not self._begin_write(connection, landed):
-                return FileOutcome(landed.source_file, "unchanged")
+            not_written = self._begin_write(connection, landed, started)
+            if not_written is not None:
+                return not_written
             self._insert_quarantine(connection, landed, quarantine)
             warehouse.bulk_insert(
                 connection,
@@ -647,8 +763,10 @@ class FileLoader:
             inserts: dict[tuple, list[pd.DataFrame]] = {}
             audits = []
             for file_write in file_writes:
-                if not self._begin_write(connection, file_write.pending.landed):
-                    outcomes.append(FileOutcome(file_write.pending.landed.source_file, "unchanged"))
+                # A file found outdated or a duplicate under its locks gets that audit row instead.
+                not_written = self._begin_write(connection, file_write.pending.landed, file_write.pending.started)
+                if not_written is not None:
+                    outcomes.append(not_written)
                     continue
                 outcomes.append(file_write.outcome)
                 audits.append(file_write.audit)
@@ -713,17 +831,15 @@ class FileLoader:
         lineage = {"feed": landed.feed, "source_file": landed.source_file, "source_sha256": landed.sha256}
         return pd.DataFrame({**columns, **lineage, "run_id": self.run_id})
 
-    def _write_outdated(self, landed: LandedFile, newer: str, started: float) -> FileOutcome:
-        """An older delivery of a file whose newer delivery is loaded: recorded, never loaded."""
-        reason = f"a newer delivery of this file is loaded ({newer}); this older one is not"
-        return self._record_not_loaded(landed, started, "superseded", "outdated", reason, include_superseded=True)
+    def _record_not_loaded(self, landed: LandedFile, started: float) -> FileOutcome | None:
+        """Audit a file version the pre-check found outdated or a duplicate (0 rows, never read),
+        once, deciding again under its locks; None when it must be read and loaded after all."""
+        with self._transaction() as connection:
+            return self._decide_under_lock(connection, landed, started)
 
-    def _write_duplicate(self, landed: LandedFile, duplicate_of: str, started: float) -> FileOutcome:
-        reason = f"same bytes as {duplicate_of}, already loaded; not loaded twice"
-        return self._record_not_loaded(landed, started, "duplicate", "duplicate", reason, duplicate_of=duplicate_of)
-
-    def _record_not_loaded(
+    def _insert_not_loaded(
         self,
+        connection: Connection,
         landed: LandedFile,
         started: float,
         status: str,
@@ -731,24 +847,19 @@ class FileLoader:
         reason: str,
         *,
         duplicate_of: str | None = None,
-        include_superseded: bool = False,
     ) -> FileOutcome:
-        """Audit a file version that is deliberately not read (0 rows), once."""
-        with self._transaction() as connection:
-            _lock_file(connection, landed)
-            if _audit_status(connection, landed, include_superseded=include_superseded) is not None:
-                return FileOutcome(landed.source_file, "unchanged")
-            audit = self._audit_row(
-                landed,
-                started,
-                status=status,
-                rows_received=0,
-                rows_loaded=0,
-                rows_quarantined=0,
-                duplicate_of=duplicate_of,
-                reason=reason,
-            )
-            warehouse.bulk_insert(connection, "ops", "file_audit", audit)
+        """The audit row of a file version deliberately not read (0 rows), in the caller's transaction."""
+        audit = self._audit_row(
+            landed,
+            started,
+            status=status,
+            rows_received=0,
+            rows_loaded=0,
+            rows_quarantined=0,
+            duplicate_of=duplicate_of,
+            reason=reason,
+        )
+        warehouse.bulk_insert(connection, "ops", "file_audit", audit)
         log.info("%s: %s", landed.source_file, reason)
         return FileOutcome(landed.source_file, outcome, reason=reason)
 

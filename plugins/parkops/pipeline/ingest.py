@@ -169,48 +169,6 @@ def read_validation_inputs(connection: Connection) -> ValidationInputs:
     )
 
 
-def _audit_status(connection: Connection, landed: LandedFile, *, include_superseded: bool = False) -> str | None:
-    """Status recorded for this file version; superseded records count only when asked."""
-    return connection.execute(
-        sa.text(
-            "select min(status) from ops.file_audit where feed = :feed and source_file = :source_file "
-            "and source_sha256 = :sha256 and (status <> 'superseded' or :include_superseded)"
-        ),
-        {
-            "feed": landed.feed,
-            "source_file": landed.source_file,
-            "sha256": landed.sha256,
-            "include_superseded": include_superseded,
-        },
-    ).scalar_one_or_none()
-
-
-def _loaded_elsewhere(connection: Connection, landed: LandedFile) -> str | None:
-    return connection.execute(
-        sa.text(
-            "select min(source_file) from ops.file_audit where feed = :feed and source_sha256 = :sha256 "
-            "and status = 'loaded' and source_file <> :source_file"
-        ),
-        {"feed": landed.feed, "sha256": landed.sha256, "source_file": landed.source_file},
-    ).scalar_one_or_none()
-
-
-def _newer_delivery_of_same_file(connection: Connection, landed: LandedFile) -> str | None:
-    """The current version of this file name, when it was delivered on a later day than ``landed``.
-
-    A file is identified by its feed and name (sources.md: a corrected file is delivered again
-    later under the same name and replaces the older). Within one delivery folder the bytes on
-    disk are the newest; across folders, the later delivery day wins.
-    """
-    return connection.execute(
-        sa.text(
-            "select max(source_file) from ops.file_audit where feed = :feed and file_name = :file_name "
-            "and status in ('loaded', 'rejected', 'duplicate') and delivery_date > :delivery_date"
-        ),
-        {"feed": landed.feed, "file_name": landed.file_name, "delivery_date": landed.delivery_date},
-    ).scalar_one_or_none()
-
-
 @dataclass(frozen=True)
 class _RecordedState:
     """What ``ops.file_audit`` says of a landed file version before it is read."""
@@ -222,8 +180,8 @@ class _RecordedState:
 
 
 def _recorded_state(connection: Connection, landed: LandedFile) -> _RecordedState:
-    """:func:`_audit_status` (both ways), :func:`_newer_delivery_of_same_file` and
-    :func:`_loaded_elsewhere` in one statement: a catch-up asks them of thousands of files, and
+    """Its own audit status (both ways), a newer delivery of its name and the same bytes loaded
+    elsewhere, in one statement: a catch-up asks them of thousands of files, and
     on DuckDB a statement costs ~2 ms whatever it reads."""
     row = connection.execute(
         sa.text(

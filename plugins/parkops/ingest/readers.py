@@ -16,9 +16,11 @@ import re
 import unicodedata
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from parkops.ingest.limits import IngestLimits, cap_text, ingest_limits
 from parkops.ingest.normalise import date_cell_to_text, number_cell_to_text
 
 #: How a rejected file's rows were counted (``ops.file_audit.rows_counted_by``).
@@ -89,6 +91,61 @@ def text_line_rows(data: bytes | str, *, header: bool) -> list[ReceivedRow]:
         # NUL shown as U+FFFD: no database text column stores it.
         rows.append((None, number, json.dumps({"_line_text": text.replace("\x00", "\ufffd")}, ensure_ascii=False)))
     return rows[1:] if header else rows
+
+
+#: An oversized text file is counted by its lines up to this many; past it, as one uncountable row.
+MAX_COUNTED_LINES = 1_000_000
+
+
+def _oversized_text_rows(path: Path, *, header: bool, data: bytes | None = None) -> list[ReceivedRow] | None:
+    """Line numbers of the non-empty lines of a file too large to read (less the header), streamed a
+    chunk at a time and without their text; None when there are more than ``MAX_COUNTED_LINES``.
+
+    Lines end at LF, as :func:`text_line_rows` splits them; a line is empty when it holds only ASCII
+    whitespace, NUL and byte order marks (bytes, as the file is not decoded).
+    """
+    numbers: list[int] = []
+    number, filled = 1, False
+    with path.open("rb") if data is None else io.BytesIO(data) as handle:
+        while chunk := handle.read(1 << 20):
+            pieces = chunk.split(b"\n")
+            for position, piece in enumerate(pieces):
+                if position:  # an LF ended the line before this piece
+                    if filled:
+                        numbers.append(number)
+                        if len(numbers) > MAX_COUNTED_LINES + header:
+                            return None
+                    number, filled = number + 1, False
+                filled = filled or bool(piece.replace(b"\xef\xbb\xbf", b"").strip(b" \t\r\x0b\x0c\x00"))
+    if filled:
+        numbers.append(number)
+    if len(numbers) > MAX_COUNTED_LINES + header:
+        return None
+    return [(None, line, None) for line in numbers[1 if header else 0 :]]
+
+
+def _check_file_size(
+    path: Path, limits: IngestLimits, *, data: bytes | None = None, text_header: bool | None = None
+) -> None:
+    """Refuse a file larger than ``max_file_mb`` (on disk, or its bytes ``data`` read by the loader)
+    before parsing it. A text file (``text_header`` not None) counts its lines, streamed; a
+    workbook counts as one row."""
+    size = path.stat().st_size if data is None else len(data)
+    if size <= limits.max_bytes("max_file_mb"):
+        return
+    reason = f"the file is {size:,} bytes, over the cap {cap_text('max_file_mb', limits)}"
+    rejection = FileRejected(reason, rule="file_too_large")
+    if text_header is None:
+        rejection.reason += "; its rows were not counted (that would inflate it), so it counts as one row"
+        raise rejection
+    rows = _oversized_text_rows(path, header=text_header, data=data)
+    if rows is None:
+        rejection.reason += (
+            f"; it has more than {MAX_COUNTED_LINES:,} non-empty lines, so it was not counted and counts as one row"
+        )
+        raise rejection
+    rejection.reason += "; its rows are its non-empty lines (their text is not kept)"
+    raise rejection.with_rows(rows, COUNTED_TEXT_LINES)
 
 
 @dataclass(frozen=True)
@@ -196,9 +253,27 @@ def _first_suspicious_char(text: str) -> tuple[int, str] | None:
     return None
 
 
+#: A line as ``io.StringIO(text, newline="")`` reads it: up to and including CR LF, CR or LF.
+_TEXT_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+#: Distinct cell texts a read shares between equal cells (bounds the sharing table itself).
+_SHARED_CELLS = 100_000
+
+
+def _text_lines(text: str) -> Iterator[str]:
+    """The lines of ``text`` one at a time: unlike ``io.StringIO``, which copies the whole text
+    into four bytes a character, only the line being parsed exists besides the text."""
+    for match in _TEXT_LINE.finditer(text):
+        yield match.group()
+
+
 def read_csv_text(text: str) -> tuple[list[str], list[tuple[int, list[str]]], list[MalformedRow]]:
-    """Parse CSV text; a record with a different number of fields than the header is malformed."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=False, skipinitialspace=True)
+    """Parse CSV text; a record with a different number of fields than the header is malformed.
+
+    Equal cells share one string (dates, parks, event types repeat on every row): a row of
+    fifteen short strings costs about a kilobyte, several times its bytes in the file.
+    """
+    reader = csv.reader(_text_lines(text), strict=False, skipinitialspace=True)
+    shared: dict[str, str] = {}
     headers: list[str] | None = None
     rows: list[tuple[int, list[str]]] = []
     malformed: list[MalformedRow] = []
@@ -214,6 +289,7 @@ def read_csv_text(text: str) -> tuple[list[str], list[tuple[int, list[str]]], li
                 continue
             if not any(cell.strip() for cell in record):
                 continue
+            record = [_shared_cell(shared, cell) for cell in record]
             if len(record) != len(headers):
                 if len(record) > len(headers) and not any(cell.strip() for cell in record[len(headers) :]):
                     record = record[: len(headers)]  # trailing empty cells from spreadsheet exports
@@ -235,6 +311,15 @@ def read_csv_text(text: str) -> tuple[list[str], list[tuple[int, list[str]]], li
     return headers, rows, malformed
 
 
+def _shared_cell(shared: dict[str, str], cell: str) -> str:
+    kept = shared.get(cell)
+    if kept is None:
+        kept = cell
+        if len(shared) < _SHARED_CELLS:
+            shared[cell] = cell
+    return kept
+
+
 def _cell_text(value: object) -> str:
     if value is None:
         return ""
@@ -249,38 +334,266 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
+_XML_ATTRIBUTE = re.compile(r'([\w:]+)\s*=\s*"([^"]*)"')
+_XML_SHEET = re.compile(r"<(?:\w+:)?sheet\b([^>]*)>")
+_XML_RELATIONSHIP = re.compile(r"<(?:\w+:)?Relationship\b([^>]*)>")
+#: In a sheet's XML (bytes): a row's start tag (its attributes); a row number; a value that is not blank.
+_XML_ROW_START = re.compile(rb"<(?:\w+:)?row\b([^>]*)>")
+_XML_ROW_NUMBER = re.compile(rb"""\br\s*=\s*["'](\d+)""")
+_XML_NONBLANK_VALUE = re.compile(rb"<(?:\w+:)?[vt]\b[^>]*>\s*[^<\s]")
+#: A cell reference (``r="ALL1048576"``, any quotes and spacing): where calamine and openpyxl put
+#: the cell, whatever its row element says. Column letters and row digits apart: few distinct.
+_XML_CELL_COLUMN = re.compile(rb"""\sr\s*=\s*["']([A-Z]+)\d""")
+_XML_CELL_ROW = re.compile(rb"""\sr\s*=\s*["'][A-Z]+(\d+)""")
+_XML_ERROR_CELL = re.compile(rb"""\st\s*=\s*["']e["']""")
+#: Deflate's largest possible inflation (a 258-byte match per bit or so): 1032 to 1.
+_DEFLATE_MAX_RATIO = 1032
+_BOUNDED_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+#: Bytes of a workbook part inflated at a time while it is checked.
+_INFLATE_CHUNK = 1 << 20
+#: Errors of an archive that is not a readable workbook (zipfile, zlib, an unsupported method).
+_ARCHIVE_ERRORS = (zipfile.BadZipFile, KeyError, OSError, EOFError, zlib.error, NotImplementedError, ValueError)
+
+
+def _attributes(text: str) -> dict[str, str]:
+    return {name.split(":")[-1]: value for name, value in _XML_ATTRIBUTE.findall(text)}
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
+
+
+@dataclass
+class SheetExtent:
+    """What a worksheet part holds, found by scanning its XML as it inflates (nothing parsed)."""
+
+    #: The farthest row and column a row or cell is placed at (A1 = 1, 1).
+    last_row: int = 0
+    last_column: int = 0
+    has_error_cells: bool = False
+    #: Rows holding a non-blank value, in order (only when counting a rejected workbook's rows).
+    value_rows: list[int] = field(default_factory=list)
+    #: The row being scanned (a row without ``r`` follows the one before it).
+    current_row: int = 0
+
+
+def _scan_sheet_xml(region: bytes, extent: SheetExtent, *, count_rows: bool) -> None:
+    """Fold a region of a sheet's XML that ends before a tag (so holds whole tags) into ``extent``."""
+    starts = list(_XML_ROW_START.finditer(region))
+    if count_rows and extent.current_row:  # the row the region before ended in may go on here
+        _note_value_row(region, 0, starts[0].start() if starts else len(region), extent)
+    for position, row in enumerate(starts):
+        number = _XML_ROW_NUMBER.search(row[1])
+        extent.current_row = int(number[1]) if number else extent.current_row + 1
+        extent.last_row = max(extent.last_row, extent.current_row)
+        if count_rows and not row[1].endswith(b"/"):
+            row_end = starts[position + 1].start() if position + 1 < len(starts) else len(region)
+            _note_value_row(region, row.end(), row_end, extent)
+    if count_rows:
+        return
+    columns = set(_XML_CELL_COLUMN.findall(region))
+    if columns:
+        extent.last_column = max(extent.last_column, *map(_column_number, columns))
+    cell_rows = set(_XML_CELL_ROW.findall(region))
+    if cell_rows:
+        extent.last_row = max(extent.last_row, *map(int, cell_rows))
+    extent.has_error_cells = extent.has_error_cells or _XML_ERROR_CELL.search(region) is not None
+
+
+def _note_value_row(region: bytes, start: int, end: int, extent: SheetExtent) -> None:
+    if _XML_NONBLANK_VALUE.search(region, start, end) and extent.value_rows[-1:] != [extent.current_row]:
+        extent.value_rows.append(extent.current_row)
+
+
+def _inflate(
+    archive: zipfile.ZipFile, member: zipfile.ZipInfo, extent: SheetExtent | None, *, count_rows: bool
+) -> None:
+    """Inflate a part a chunk at a time (zipfile stops at the declared size and checks the CRC),
+    scanning it into ``extent`` when it is a worksheet."""
+    carry = b""
+    with archive.open(member) as stream:
+        while chunk := stream.read(_INFLATE_CHUNK):
+            if extent is None:
+                continue
+            buffer = carry + chunk
+            cut = max(buffer.rfind(b"<"), 0)  # what precedes the last tag is whole tags and text
+            _scan_sheet_xml(buffer[:cut], extent, count_rows=count_rows)
+            carry = buffer[cut:]
+    if extent is not None:
+        _scan_sheet_xml(carry, extent, count_rows=count_rows)
+
+
+def _is_worksheet(name: str) -> bool:
+    return name.startswith("xl/worksheets/") and name.endswith(".xml")
+
+
+@dataclass
+class WorkbookCheck:
+    """A workbook whose parts were inflated once, within the caps, and its worksheets' extents."""
+
+    path: Path
+    extents: dict[str, SheetExtent]
+    #: Sheet name as written (untrimmed) -> its worksheet part; None when the map cannot be read.
+    sheet_parts: dict[str, str] | None
+    #: The workbook's bytes when the loader read them (nothing is read from ``path`` then).
+    data: bytes | None = None
+
+
+def _sheet_parts(archive: zipfile.ZipFile) -> dict[str, str] | None:
+    """The worksheet part of each sheet, in workbook order, from workbook.xml and its relationships."""
+    try:
+        sheets = [_attributes(match) for match in _XML_SHEET.findall(archive.read("xl/workbook.xml").decode())]
+        rels = archive.read("xl/_rels/workbook.xml.rels").decode()
+        targets = {
+            attributes.get("Id"): attributes.get("Target", "")
+            for attributes in map(_attributes, _XML_RELATIONSHIP.findall(rels))
+        }
+        parts = {}
+        for sheet in sheets:
+            target = targets[sheet["id"]]
+            parts[sheet.get("name", "")] = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        return parts
+    except (*_ARCHIVE_ERRORS, UnicodeDecodeError):
+        return None
+
+
 def _workbook_source(path: Path, data: bytes | None) -> Path | io.BytesIO:
     """What a workbook reader opens: the bytes already read (a fresh stream each time), else the path."""
     return path if data is None else io.BytesIO(data)
 
 
-def _has_error_cells(path: Path, data: bytes | None = None) -> bool:
-    """Whether any worksheet holds an Excel error value (#N/A, #DIV/0!, ...): cells of type ``e``."""
-    with zipfile.ZipFile(_workbook_source(path, data)) as archive:
-        return any(
-            b't="e"' in archive.read(name)
-            for name in archive.namelist()
-            if name.startswith("xl/worksheets/") and name.endswith(".xml")
-        )
+def check_workbook(path: Path, limits: IngestLimits, data: bytes | None = None) -> WorkbookCheck:
+    """Check a workbook against the caps before any reader opens it.
+
+    The archive's directory gives each part's inflated size; a part or the whole over its cap is
+    refused before anything inflates. The worksheets, and every part that could inflate past a
+    cap whatever its declared size, are then inflated once, a chunk at a time and discarded:
+    zipfile stops at the declared size and checks the CRC, so a directory that lies about a size
+    fails here, not inside calamine. Worksheets are scanned as they inflate for the farthest row
+    and column a row or cell is placed at. Rejections of the archive itself count one uncountable
+    row: counting its rows would mean inflating it.
+    """
+    try:
+        archive = zipfile.ZipFile(_workbook_source(path, data))
+    except _ARCHIVE_ERRORS as error:
+        raise FileRejected(f"not a readable XLSX workbook: {error}", rule="file_unparseable") from error
+    with archive:
+        members = archive.infolist()
+        member_cap = limits.max_bytes("max_workbook_member_mb")
+        for member in members:
+            if member.file_size > member_cap:
+                raise _uncounted_workbook(
+                    f"its part {member.filename} inflates to {member.file_size:,} bytes, over the cap "
+                    f"{cap_text('max_workbook_member_mb', limits)}"
+                )
+        total = sum(member.file_size for member in members)
+        if total > limits.max_bytes("max_workbook_inflated_mb"):
+            raise _uncounted_workbook(
+                f"its parts inflate to {total:,} bytes together, over the cap "
+                f"{cap_text('max_workbook_inflated_mb', limits)}"
+            )
+        extents: dict[str, SheetExtent] = {}
+        unscanned = [member for member in members if not _is_worksheet(member.filename)]
+        bounded = [member for member in unscanned if member.compress_type in _BOUNDED_METHODS]
+        worst_case = sum(member.compress_size * _DEFLATE_MAX_RATIO for member in bounded)
+        # A deflated part cannot inflate past 1032 times its compressed size, whatever its declared
+        # size: when even that stays within the caps it need not be inflated to be checked.
+        skipped = {
+            member.filename
+            for member in bounded
+            if member.compress_size * _DEFLATE_MAX_RATIO <= member_cap
+            and worst_case + total <= limits.max_bytes("max_workbook_inflated_mb")
+        }
+        try:
+            for member in members:
+                if member.filename in skipped:
+                    continue
+                extent = SheetExtent() if _is_worksheet(member.filename) else None
+                _inflate(archive, member, extent, count_rows=False)
+                if extent is not None:
+                    extents[member.filename] = extent
+        except _ARCHIVE_ERRORS as error:
+            raise FileRejected(f"not a readable XLSX workbook: {error}", rule="file_unparseable") from error
+        return WorkbookCheck(path, extents, _sheet_parts(archive), data)
+
+
+def _uncounted_workbook(why: str) -> FileRejected:
+    return FileRejected(
+        f"the workbook is too large to read: {why}; its rows were not counted (that would inflate it), "
+        "so it counts as one row",
+        rule="workbook_too_large",
+    )
+
+
+def _chosen_sheets(check: WorkbookCheck, wanted: set[str] | None) -> dict[str, str]:
+    """Name as written -> worksheet part of the sheets a reader will read (the first, or those wanted)."""
+    parts = check.sheet_parts or {}
+    if wanted is None:
+        return dict(list(parts.items())[:1])
+    return {name: part for name, part in parts.items() if name.strip() in wanted}
+
+
+def _check_sheet_extents(check: WorkbookCheck, wanted: set[str] | None, limits: IngestLimits) -> None:
+    """Refuse a sheet to be read whose farthest cell lies beyond the row, column or cell caps:
+    the readers hold every cell from A1 to it. Its rows are counted from its XML (bounded)."""
+    chosen = _chosen_sheets(check, wanted) if check.sheet_parts is not None else {part: part for part in check.extents}
+    for name, part in chosen.items():
+        extent = check.extents.get(part)
+        if extent is None:
+            continue
+        rows, columns = extent.last_row, extent.last_column
+        over = None
+        if rows > limits.max_sheet_rows:
+            over = f"its last row is {rows:,}, over the cap {cap_text('max_sheet_rows', limits)}"
+        elif columns > limits.max_sheet_columns:
+            over = f"its last column is {columns:,}, over the cap {cap_text('max_sheet_columns', limits)}"
+        elif rows * columns > limits.max_sheet_cells:
+            over = (
+                f"its range A1 to row {rows:,}, column {columns:,} holds {rows * columns:,} cells, over the cap "
+                f"{cap_text('max_sheet_cells', limits)}"
+            )
+        if over is not None:
+            raise _with_sheet_rows(
+                FileRejected(f"sheet {name.strip()} is too large to read: {over}", rule="sheet_too_large"),
+                check,
+                wanted,
+            )
+
+
+def _with_sheet_rows(rejection: FileRejected, check: WorkbookCheck, wanted: set[str] | None) -> FileRejected:
+    """The rejection with the non-empty rows, less the header, of the sheets a reader would have
+    read, found in their XML (the parts passed the caps, so inflating them again is bounded);
+    one uncountable row when the workbook has no sheet map or a sheet's part cannot be read."""
+    if check.sheet_parts is None:
+        return rejection
+    rows: list[ReceivedRow] = []
+    try:
+        with zipfile.ZipFile(_workbook_source(check.path, check.data)) as archive:
+            for name, part in _chosen_sheets(check, wanted).items():
+                extent = SheetExtent()
+                _inflate(archive, archive.getinfo(part), extent, count_rows=True)
+                sheet = None if wanted is None else name.strip()
+                rows += [(sheet, number, None) for number in extent.value_rows[1:]]
+    except _ARCHIVE_ERRORS:
+        return rejection
+    return rejection.with_rows(rows, COUNTED_SHEET_ROWS)
 
 
 def _xlsx_sheets_calamine(
     path: Path, wanted: set[str] | None, data: bytes | None = None
 ) -> dict[str, list[list[object]]]:
-    from python_calamine import CalamineError, CalamineWorkbook
+    from python_calamine import CalamineWorkbook
 
-    try:
-        opened = (
-            CalamineWorkbook.from_path(str(path)) if data is None else CalamineWorkbook.from_filelike(io.BytesIO(data))
-        )
-        with opened as workbook:
-            names = workbook.sheet_names
-            if not names:
-                raise FileRejected("the workbook has no sheet", rule="file_empty").with_rows([])
-            chosen = [names[0]] if wanted is None else [name for name in names if name.strip() in wanted]
-            return {name.strip(): workbook.get_sheet_by_name(name).to_python(skip_empty_area=False) for name in chosen}
-    except CalamineError as error:
-        raise _unreadable_workbook(path, wanted, error, data) from error
+    opened = CalamineWorkbook.from_path(str(path)) if data is None else CalamineWorkbook.from_filelike(io.BytesIO(data))
+    with opened as workbook:
+        names = workbook.sheet_names
+        if not names:
+            raise FileRejected("the workbook has no sheet", rule="file_empty").with_rows([])
+        chosen = [names[0]] if wanted is None else [name for name in names if name.strip() in wanted]
+        return {name.strip(): workbook.get_sheet_by_name(name).to_python(skip_empty_area=False) for name in chosen}
 
 
 def _xlsx_sheets_openpyxl(
@@ -302,72 +615,33 @@ def _xlsx_sheets_openpyxl(
         workbook.close()
 
 
-def _workbook_cells(path: Path, wanted: set[str] | None, data: bytes | None = None) -> dict[str, list[list[object]]]:
+def _workbook_cells(
+    path: Path, wanted: set[str] | None, limits: IngestLimits | None = None, data: bytes | None = None
+) -> dict[str, list[list[object]]]:
     """Cells of the first sheet (``wanted`` None) or of the sheets named in ``wanted`` that exist.
 
-    calamine (Rust) reads ~25x faster than openpyxl but turns error cells (#N/A, #DIV/0!) into
-    empty strings, which would make an error look like a missing value. Workbooks holding an
-    error cell are therefore read with openpyxl, which keeps the error text for the suite to reject.
+    The workbook is first checked against the caps (:func:`check_workbook`). calamine (Rust)
+    reads ~25x faster than openpyxl but turns error cells (#N/A, #DIV/0!) into empty strings,
+    which would make an error look like a missing value. Workbooks holding an error cell are
+    therefore read with openpyxl, which keeps the error text for the suite to reject.
 
     With ``data`` (the file's bytes, read once by the loader) nothing is read from disk, so an
     ``OSError`` here comes from the content, not from the file system.
     """
-    try:
-        with_errors = _has_error_cells(path, data)
-    except (zipfile.BadZipFile, KeyError, OSError, EOFError, zlib.error) as error:
-        raise _unreadable_workbook(path, wanted, error, data) from error
+    from python_calamine import CalamineError
+
+    limits = limits or ingest_limits()
+    _check_file_size(path, limits, data=data)
+    check = check_workbook(path, limits, data)
+    _check_sheet_extents(check, wanted, limits)
+    with_errors = any(extent.has_error_cells for extent in check.extents.values())
     try:
         if with_errors:
             return _xlsx_sheets_openpyxl(path, wanted, data)
         return _xlsx_sheets_calamine(path, wanted, data)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError, zlib.error) as error:
-        raise _unreadable_workbook(path, wanted, error, data) from error
-
-
-_XML_ATTRIBUTE = re.compile(r'([\w:]+)\s*=\s*"([^"]*)"')
-_XML_SHEET = re.compile(r"<(?:\w+:)?sheet\b([^>]*)>")
-_XML_RELATIONSHIP = re.compile(r"<(?:\w+:)?Relationship\b([^>]*)>")
-_XML_ROW = re.compile(r"<(?:\w+:)?row\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?row>)", re.DOTALL)
-_XML_VALUE = re.compile(r"<(?:\w+:)?[vt]\b[^>]*>\s*[^<\s]")
-
-
-def _attributes(text: str) -> dict[str, str]:
-    return {name.split(":")[-1]: value for name, value in _XML_ATTRIBUTE.findall(text)}
-
-
-def _unreadable_workbook(
-    path: Path, wanted: set[str] | None, error: Exception, data: bytes | None = None
-) -> FileRejected:
-    """The rejection of a workbook the readers refuse, with the rows its sheets hold when the
-    archive opens: the non-empty rows (a cell with a value) of the sheet it would have read,
-    found in the sheet's XML itself, less the header; otherwise one uncountable row."""
-    rejection = FileRejected(f"not a readable XLSX workbook: {error}", rule="file_unparseable")
-    try:
-        with zipfile.ZipFile(_workbook_source(path, data)) as archive:
-            sheets = [_attributes(match) for match in _XML_SHEET.findall(archive.read("xl/workbook.xml").decode())]
-            rels = archive.read("xl/_rels/workbook.xml.rels").decode()
-            targets = {
-                attributes.get("Id"): attributes.get("Target", "")
-                for attributes in map(_attributes, _XML_RELATIONSHIP.findall(rels))
-            }
-            chosen = (
-                sheets[:1] if wanted is None else [sheet for sheet in sheets if sheet.get("name", "").strip() in wanted]
-            )
-            rows: list[ReceivedRow] = []
-            for sheet in chosen:
-                target = targets[sheet["id"]]
-                member = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
-                xml = archive.read(member).decode()
-                numbers: list[int] = []
-                for attributes, body in _XML_ROW.findall(xml):
-                    number = int(_attributes(attributes).get("r", (numbers[-1] if numbers else 0) + 1))
-                    if body and _XML_VALUE.search(body):
-                        numbers.append(number)
-                name = None if wanted is None else sheet["name"].strip()
-                rows += [(name, number, None) for number in numbers[1:]]
-    except (zipfile.BadZipFile, KeyError, OSError, EOFError, zlib.error, UnicodeDecodeError, ValueError):
-        return rejection  # not an archive of a workbook: one uncountable row
-    return rejection.with_rows(rows, COUNTED_SHEET_ROWS)
+    except (*_ARCHIVE_ERRORS, CalamineError) as error:
+        rejection = FileRejected(f"not a readable XLSX workbook: {error}", rule="file_unparseable")
+        raise _with_sheet_rows(rejection, check, wanted) from error
 
 
 def shape_sheet(
@@ -427,14 +701,16 @@ def _reject_nul_cells(
 
 
 def read_xlsx(
-    path: Path, data: bytes | None = None
+    path: Path, data: bytes | None = None, limits: IngestLimits | None = None
 ) -> tuple[list[str], list[tuple[int, list[str]]], list[MalformedRow]]:
     """First sheet of a workbook; cell values (not formulas) converted to text."""
-    (cells,) = _workbook_cells(path, None, data).values()
+    (cells,) = _workbook_cells(path, None, limits, data).values()
     return shape_sheet(cells)
 
 
-def read_workbook_sheets(path: Path, sheet_names: set[str], data: bytes | None = None) -> dict[str, RawTable]:
+def read_workbook_sheets(
+    path: Path, sheet_names: set[str], data: bytes | None = None, limits: IngestLimits | None = None
+) -> dict[str, RawTable]:
     """The named sheets of a workbook that exist (names compared after trimming), as tables.
 
     A sheet that exists but is empty comes back without headers or rows; deciding which sheets
@@ -445,7 +721,7 @@ def read_workbook_sheets(path: Path, sheet_names: set[str], data: bytes | None =
             f"unsupported file type '{path.suffix}': the feed accepts .xlsx", rule="file_unsupported_type"
         )
     tables = {}
-    for name, cells in _workbook_cells(path, sheet_names, data).items():
+    for name, cells in _workbook_cells(path, sheet_names, limits, data).items():
         if not any(_cell_text(value).strip() for row in cells for value in row):
             tables[name] = RawTable([], [], "xlsx", None)  # an empty sheet: no header, no rows
             continue
@@ -454,21 +730,27 @@ def read_workbook_sheets(path: Path, sheet_names: set[str], data: bytes | None =
     return tables
 
 
-def read_json_lines(path: Path, data: bytes | None = None) -> tuple[list[tuple[int, str]], str]:
+def read_json_lines(
+    path: Path, data: bytes | None = None, limits: IngestLimits | None = None
+) -> tuple[list[tuple[int, str]], str]:
     """Non-blank lines of a JSON Lines file as (line number, text), and the encoding found.
 
-    The file is decoded as a whole (strict UTF-8 with or without BOM, else GB18030), like CSV.
-    Parsing each line is the feed's job: an invalid line is a row error, not a file error.
+    The file is decoded as a whole (strict UTF-8 with or without BOM, else GB18030), like CSV,
+    once its size is within ``max_file_mb``. Parsing each line is the feed's job: an invalid
+    line is a row error, not a file error.
     """
     if path.suffix.lower() != ".jsonl":
         raise FileRejected(
             f"unsupported file type '{path.suffix}': the feed accepts .jsonl", rule="file_unsupported_type"
         )
-    data = path.read_bytes() if data is None else data
+    _check_file_size(path, limits or ingest_limits(), data=data, text_header=False)
+    if data is None:
+        data = path.read_bytes()
     try:
         text, encoding = decode_text(data)
     except FileRejected as rejection:
         raise rejection.with_text_lines(data, header=False) from None
+    del data  # the text alone from here on
     # Lines end at LF only (a trailing CR dropped): str.splitlines() would also break at U+2028,
     # U+0085, form feed and others, which JSON allows unescaped inside strings.
     lines = [(number, line.removesuffix("\r")) for number, line in enumerate(text.split("\n"), start=1) if line.strip()]
@@ -476,19 +758,23 @@ def read_json_lines(path: Path, data: bytes | None = None) -> tuple[list[tuple[i
     return lines, encoding
 
 
-def read_table(path: Path, data: bytes | None = None) -> RawTable:
-    """Read a CSV or XLSX file; raise ``FileRejected`` when it cannot be read as a whole."""
+def read_table(path: Path, data: bytes | None = None, limits: IngestLimits | None = None) -> RawTable:
+    """Read a CSV or XLSX file; raise ``FileRejected`` when it cannot be read as a whole
+    (over a cap of ``limits``, by default those of ``config/operations.yaml``, included)."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        data = path.read_bytes() if data is None else data
+        _check_file_size(path, limits or ingest_limits(), data=data, text_header=True)
+        if data is None:
+            data = path.read_bytes()
         try:
             text, encoding = decode_text(data)
         except FileRejected as rejection:
             raise rejection.with_text_lines(data, header=True) from None
+        del data  # the text alone from here on: a file's bytes and its rows are never held together
         headers, rows, malformed = read_csv_text(text)
         return RawTable(headers, rows, "csv", encoding, malformed)
     if suffix == ".xlsx":
-        headers, rows, malformed = read_xlsx(path, data)
+        headers, rows, malformed = read_xlsx(path, data, limits)
         return RawTable(headers, rows, "xlsx", None, malformed)
     raise FileRejected(
         f"unsupported file type '{path.suffix}': the feed accepts {', '.join(sorted(SUPPORTED_SUFFIXES))}",

@@ -228,9 +228,17 @@ class FileChangedSinceDiscovery(OSError):
     """A landed file's bytes are no longer those discovered (still being written, replaced)."""
 
 
-def _read_as_discovered(landed: LandedFile) -> bytes:
+def _read_as_discovered(landed: LandedFile) -> bytes | None:
     """The file's bytes, read once: they are parsed from memory, so the SHA-256 recorded is that
-    of the bytes parsed. Raises ``OSError`` when it cannot be read or its bytes changed."""
+    of the bytes parsed. Raises ``OSError`` when it cannot be read or its bytes changed.
+
+    None for a file over the size cap (``ingest_limits.max_file_mb``): it is not read into memory;
+    the reader refuses it from its path, counting its lines streamed.
+    """
+    from parkops.ingest.limits import ingest_limits
+
+    if landed.size_bytes > ingest_limits().max_bytes("max_file_mb"):
+        return None
     data = Path(landed.path).read_bytes()
     read_sha256 = hashlib.sha256(data).hexdigest()
     if read_sha256 != landed.sha256:

@@ -463,3 +463,40 @@ def test_the_cli_shows_visits_per_staff_once_rounded(warehouse_url):
         output = cli.progress(period.end.isoformat())
     roles = [line.split() for line in output.splitlines() if line.startswith("片长")]
     assert roles == [["片长", "4", "13", "3.3", "≥3", "4/4"]]  # every one made at least 3 visits
+
+
+def test_a_week_with_a_file_still_uploading_is_not_ready(warehouse_url, landing, tmp_path, monkeypatch):
+    """A delivery of the period whose extra file is still being written: the gate keeps it
+    waiting, so the report must wait too (and say which delivery), not go out without it."""
+    import shutil
+
+    import yaml
+
+    from parkops.ops.config import DEFAULT_CONFIG
+    from parkops.pipeline import settle
+
+    week = ReportPeriod.parse("2025-W09")
+    first, needed = week.start, week.end + dt.timedelta(days=1)
+    copied = tmp_path / "landing"
+    shutil.copytree(landing, copied)
+    load_feeds(warehouse_url, copied, first, needed, feeds=("registrations", "visits"))
+    readiness, _ = content_of(warehouse_url, week, now=dt.datetime(2025, 3, 3, 9, 0))
+    assert readiness.ready, readiness.as_dict()
+
+    folder = copied / "registrations" / needed.isoformat()
+    complete = sorted(folder.glob("*.csv"))[0].read_bytes()
+    (folder / "late_upload.csv").write_bytes(complete[: complete.index(b"\n", len(complete) // 2) + 1])
+    document = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))
+    document["landing"] = {"settle_seconds": 180, "max_wait_seconds": 0}
+    config = tmp_path / "operations.yaml"
+    config.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    monkeypatch.setenv("PARKOPS_OPERATIONS_CONFIG", str(config))
+    monkeypatch.delenv(settle.SETTLE_SECONDS_ENV, raising=False)
+    load_feeds(warehouse_url, copied, needed, needed, feeds=("registrations",))
+
+    readiness, _ = content_of(warehouse_url, week, now=dt.datetime(2025, 3, 3, 9, 0))
+    assert not readiness.ready
+    assert any(
+        f"（registrations）：{needed.isoformat()} 的交付还有 1 个文件未传完" in problem
+        for problem in readiness.problems
+    ), readiness.problems

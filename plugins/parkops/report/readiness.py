@@ -10,6 +10,8 @@ A report is never built on stale or failed data. For a period ending on day E it
   that failed, leaves the marts stale for that feed.
 - **not held**: no delivery of the period is held by the quality gate (``ops.quality_gate_batches``),
   and no delivery released since the latest rebuild is missing from the marts.
+- **not waiting**: no delivery of the period has a file still being uploaded
+  (``ops.unsettled_files``, parkops.pipeline.settle): the gate keeps such a delivery waiting.
 - **has data**: the period does not end before the first day any required feed has data for (a
   preview of a week before the warehouse's first delivery is a report of nothing).
 - **incubator reports** (monthly reports only): every incubator that reported for the month
@@ -156,6 +158,21 @@ def _held_deliveries(
     return [(row.delivery_date, row.quarantine_share) for row in rows]
 
 
+def _unsettled_deliveries(
+    connection: sa.Connection, feed: str, first: dt.date, last: dt.date
+) -> list[tuple[dt.date, int]]:
+    """Deliveries of the period with files still being uploaded (ops.unsettled_files): the quality
+    gate keeps them waiting, so what the marts hold of them is not the whole delivery."""
+    rows = connection.execute(
+        sa.text(
+            "select delivery_date, count(*) as files from ops.unsettled_files where feed = :feed "
+            "and delivery_date between :first and :last group by delivery_date order by delivery_date"
+        ),
+        {"feed": feed, "first": first, "last": last},
+    ).all()
+    return [(row.delivery_date, row.files) for row in rows]
+
+
 def _released_since_rebuild(connection: sa.Connection, feed: str) -> dt.date | None:
     """A delivery released after the latest rebuild of the feed (which therefore lacks it)."""
     return connection.execute(
@@ -221,6 +238,11 @@ def assess(
             problems.append(
                 f"{FEED_NAMES_CN[feed]}（{feed}）：{day.isoformat()} 的交付被质量闸门扣留（{share_text}），"
                 "未进入集市表：放行或重跑（DAG release_held_batch）后再发送"
+            )
+        for day, files in _unsettled_deliveries(connection, feed, period.start + dt.timedelta(days=1), needed_delivery):
+            problems.append(
+                f"{FEED_NAMES_CN[feed]}（{feed}）：{day.isoformat()} 的交付还有 {files} 个文件未传完，"
+                "该交付等待中、未进入集市表：文件传完并加载后再发送"
             )
         released_after = _released_since_rebuild(connection, feed)
         if released_after is not None:

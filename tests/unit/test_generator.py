@@ -111,6 +111,22 @@ def _ymd(path: Path) -> tuple[int, int, int]:
     return day.year, day.month, day.day
 
 
+def test_every_file_arrived_long_ago_redeliveries_included(generated):
+    """A sample delivery arrived in full: each file's modification time is its delivery's export
+    time (06:30 Shanghai), so the pipeline's settle check takes it at once, with no wait."""
+    import time
+    from zoneinfo import ZoneInfo
+
+    landing, summary = generated
+    assert any(is_redelivered(landing / report.path) for report in summary.files)
+    hour_ago = time.time() - 3600
+    for report in summary.files:
+        path = landing / report.path
+        exported = datetime.combine(delivery_of(path), datetime.min.time().replace(hour=6, minute=30))
+        arrived = exported.replace(tzinfo=ZoneInfo("Asia/Shanghai")).timestamp()
+        assert path.stat().st_mtime == pytest.approx(min(arrived, hour_ago), abs=5), report.path
+
+
 def test_rerun_overwrites_without_leftovers(tmp_path: Path):
     def run(seed: int) -> RegistrationSummary:
         settings = RegistrationSettings(

@@ -12,7 +12,6 @@ Events are assigned to files up front because whether a row is loaded by the pip
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -433,8 +432,7 @@ def write_registrations(
             original = next(f for f in summary.files if f.path.startswith(f"{FEED}/{plan.redelivery_source}/"))
             name = Path(original.path).name
             target = folder / name
-            if not target.exists() or target.read_bytes() != (source_folder / name).read_bytes():
-                shutil.copyfile(source_folder / name, target)
+            write_file(target, (source_folder / name).read_bytes())  # arrives with its own delivery
             written.add(name)
             summary.files.append(
                 FileReport(

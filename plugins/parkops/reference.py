@@ -1,8 +1,9 @@
 """Reference data shipped as versioned CSV seeds in ``seeds/`` (UTF-8, header row).
 
 Plain ``csv`` so that light callers (the sample generator, the USCC rules) need no pandas.
-The pipeline loads the same files into the warehouse (schema ``core``, tables ``ref_*``)
-on every run, so an edited seed takes effect on the next run.
+The pipeline loads the same files into the warehouse (``core.dim_*``, see
+``parkops.pipeline.reference.SEED_TABLES``, with pandas) on every run, so an edited seed takes
+effect on the next run.
 """
 
 from __future__ import annotations
@@ -38,5 +39,5 @@ def read_seed(name: str) -> list[dict[str, str]]:
 
 @cache
 def cached_seed(name: str) -> tuple[dict[str, str], ...]:
-    """Immutable cached copy for hot loops (generator); the pipeline uses ``read_seed``."""
+    """Immutable cached copy for hot loops (the sample generator)."""
     return tuple(read_seed(name))

@@ -99,6 +99,18 @@ def build_plan(families: Iterable[str]) -> list[tuple[str, str]]:
     return plan
 
 
+#: ``set local`` of a PostgreSQL rebuild transaction (see :func:`build_families`). Every rebuild
+#: statement reads whole tables. Joins on lineage keys (file version, row number, id) are
+#: correlated columns the planner multiplies into an estimate of one row, and with statistics
+#: fresh it still chose a nested loop that compared each need record with 150k enterprises:
+#: core.fct_need_records of a 3-year warehouse ran for over eight minutes in a daily rebuild,
+#: 1.8 s with hash joins. Nested loops the plan cannot avoid (a generate_series lateral to its
+#: bounds) then carry the planner's "disabled" cost of 1e10, which is above jit_above_cost: every
+#: such statement was JIT-compiled, ~0.5-2.4 s of LLVM a statement even on empty tables (a rebuild
+#: of an empty warehouse took 5.6 s, 0.3 s without), so JIT is off as well.
+POSTGRES_REBUILD_SETTINGS = ("enable_nestloop = off", "jit = off")
+
+
 def build_families(engine: Engine, families: Iterable[str]) -> dict[str, int]:
     """Rebuild the families' tables (with their dependents and the shared tables) in one
     transaction, at REPEATABLE READ on PostgreSQL; returns rows per ``layer.table``."""
@@ -113,12 +125,8 @@ def build_families(engine: Engine, families: Iterable[str]) -> dict[str, int]:
             started_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
             _analyze_changed_tables(connection)
             if connection.dialect.name == "postgresql":
-                # Every rebuild statement reads whole tables. Joins on lineage keys (file version,
-                # row number, id) are correlated columns the planner multiplies into an estimate of
-                # one row, and with statistics fresh it still chose a nested loop that compared
-                # each need record with 150k enterprises: core.fct_need_records of a 3-year
-                # warehouse ran for over eight minutes in a daily rebuild, 1.8 s with hash joins.
-                connection.exec_driver_sql("set local enable_nestloop = off")
+                for setting in POSTGRES_REBUILD_SETTINGS:
+                    connection.exec_driver_sql(f"set local {setting}")
             for layer, table in plan:
                 counts[f"{layer}.{table}"] = warehouse.rebuild_table(connection, layer, table)
                 log.info("%s.%s: %d rows", layer, table, counts[f"{layer}.{table}"])

@@ -18,13 +18,8 @@ evaluation, KPI progress).
 10:00). **Catch-up**: trigger with ``delivery_from``/``delivery_to`` (days, inclusive).
 Reruns are idempotent, as for every feed (``ops.file_audit``).
 
-**Files still being uploaded** are not read: a file is taken once its size and modification
-time have not changed for ``landing.settle_seconds`` (``config/operations.yaml``, default 3
-minutes; with ``marker: true`` for the feed, also only once the source wrote ``<file>.done``).
-A file not settled is left in ``ops.unsettled_files``, its delivery's batch waits (nothing of
-it is newly published), and every later run of this DAG revisits that delivery until it
-settles; ``monitor_feed_freshness`` alerts when it stays unsettled (README, "Files still being
-uploaded").
+Files still being uploaded are left for a later run, which revisits their delivery (README,
+"Files still being uploaded").
 """
 
 from __future__ import annotations

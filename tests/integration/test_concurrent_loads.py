@@ -38,8 +38,10 @@ from conftest import create_postgres_database, drop_postgres_database
 from support.faults import (
     accounting_problems,
     comparable_snapshot,
+    discovered,
     finish_task,
     killed_on_exit,
+    pipeline_env,
     racing_barrier,
     start_racing_ingest_task,
 )
@@ -54,20 +56,6 @@ STAGING, RAW = "staging.registrations", "raw.registrations"
 OLDER, NEWER = dt.date(2025, 3, 4), dt.date(2025, 3, 5)
 
 pytestmark = pytest.mark.timeout(600)
-
-
-@contextlib.contextmanager
-def pipeline_env(url: str, landing: Path) -> Iterator[None]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PARKOPS_WAREHOUSE_URL", url)
-        patch.setenv("PARKOPS_LANDING_DIR", str(landing))
-        yield
-
-
-def discovered(landing: Path, first: dt.date, last: dt.date) -> list[dict]:
-    """What the DAG's discover_files task hands ingest_files (its XCom)."""
-    with pipeline_env("duckdb:///:memory:", landing):
-        return tasks.discover_files(FEED, {"first": first.isoformat(), "last": last.isoformat()})
 
 
 def prepare(url: str, landing: Path) -> None:

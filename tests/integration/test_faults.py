@@ -18,7 +18,6 @@ How the load is stopped mid-file without sleeps: ``support.faults`` (module docs
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import signal
 import subprocess
@@ -39,10 +38,12 @@ from support.faults import (
     audited_files,
     backend_gone,
     comparable_snapshot,
+    discovered,
     finish_task,
     kill_task,
     killed_on_exit,
     lock_table,
+    pipeline_env,
     rows_of_file,
     start_ingest_task,
     task_log,
@@ -75,20 +76,6 @@ pytestmark = pytest.mark.timeout(300)
 @pytest.fixture(scope="module")
 def landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return generate_landing(tmp_path_factory.mktemp("fault_landing"), FIRST, LAST)
-
-
-@contextlib.contextmanager
-def pipeline_env(url: str, landing: Path) -> Iterator[None]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PARKOPS_WAREHOUSE_URL", url)
-        patch.setenv("PARKOPS_LANDING_DIR", str(landing))
-        yield
-
-
-def discovered(landing: Path, first: dt.date, last: dt.date) -> list[dict]:
-    """What the DAG's discover_files task hands ingest_files (its XCom)."""
-    with pipeline_env("duckdb:///:memory:", landing):
-        return tasks.discover_files(FEED, {"first": first.isoformat(), "last": last.isoformat()})
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,7 @@ schemas, leaving out only what says *when* or *by which run* a row was written.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import multiprocessing
 import multiprocessing.context
@@ -561,3 +562,22 @@ def run_racing_ingest_task(
             time.sleep(0.5)
     result = {"summary": summary, "attempts": attempts, "finished_at": time.time()}
     (work / f"{name}.result.json").write_text(json.dumps(result), encoding="utf-8")
+
+
+@contextlib.contextmanager
+def pipeline_env(url: str, landing: Path) -> Iterator[None]:
+    """The task callables' environment: this warehouse and landing area."""
+    import pytest
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PARKOPS_WAREHOUSE_URL", url)
+        patch.setenv("PARKOPS_LANDING_DIR", str(landing))
+        yield
+
+
+def discovered(landing: Path, first: dt.date, last: dt.date, feed: str = "registrations") -> list[dict]:
+    """What the DAG's discover_files task hands ingest_files (its XCom)."""
+    from parkops.pipeline import tasks
+
+    with pipeline_env("duckdb:///:memory:", landing):
+        return tasks.discover_files(feed, {"first": first.isoformat(), "last": last.isoformat()})

@@ -501,6 +501,20 @@ INCIDENT_COLUMNS = (
 )
 
 
+def _resolve(connection: sa.Connection, incident: Incident, now: dt.datetime) -> Incident:
+    """Mark an open incident resolved at ``now`` (freeing its feed's open slot); the resolved incident."""
+    import sqlalchemy as sa
+
+    connection.execute(
+        sa.text(
+            "update ops.feed_incidents set resolved_at = :now, open_feed = null "
+            "where feed = :feed and kind = :kind and expected_delivery = :expected_delivery"
+        ),
+        {"now": now, "feed": incident.feed, "kind": incident.kind, "expected_delivery": incident.expected_delivery},
+    )
+    return replace(incident, resolved_at=now)
+
+
 def _incidents(connection: sa.Connection, where: str) -> list[Incident]:
     import sqlalchemy as sa
 
@@ -633,15 +647,8 @@ def update_incidents(
                 # A check run for an earlier time (a manual run for a past date) cannot end a later incident.
                 log.info("%s: check at %s is before the incident opened (%s); left open", feed, now, incident.opened_at)
                 continue
-            connection.execute(
-                sa.text(
-                    "update ops.feed_incidents set resolved_at = :now, open_feed = null "
-                    "where feed = :feed and kind = :kind and expected_delivery = :expected_delivery"
-                ),
-                {"now": now, "feed": feed, "kind": incident.kind, "expected_delivery": incident.expected_delivery},
-            )
             log.info("%s caught up: incident of %s resolved", feed, incident.delivery_text())
-            changed.append(replace(incident, resolved_at=now))
+            changed.append(_resolve(connection, incident, now))
     return changed
 
 
@@ -749,15 +756,8 @@ def update_unsettled_incidents(connection: sa.Connection, now: dt.datetime, land
     for feed, incident in open_by_feed.items():
         if feed in overdue or now < incident.opened_at:
             continue
-        connection.execute(
-            sa.text(
-                "update ops.feed_incidents set resolved_at = :now, open_feed = null "
-                "where feed = :feed and kind = :kind and expected_delivery = :expected_delivery"
-            ),
-            {"now": now, "feed": feed, "kind": incident.kind, "expected_delivery": incident.expected_delivery},
-        )
         log.info("%s: no file unsettled too long any more: incident resolved", feed)
-        changed.append(replace(incident, resolved_at=now))
+        changed.append(_resolve(connection, incident, now))
     return changed
 
 

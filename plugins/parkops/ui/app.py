@@ -144,8 +144,8 @@ def _lock_errors_as_busy() -> Iterator[None]:
 @contextmanager
 def warehouse_connection() -> Iterator[sa.Connection | None]:
     """A read-only connection to the warehouse, or None when its DuckDB file does not exist yet."""
-    from parkops.cli import missing_duckdb_file
     from parkops.config import warehouse_url
+    from parkops.ops.health import missing_duckdb_file
     from parkops.warehouse import create_warehouse_engine
 
     url = warehouse_url()
@@ -169,11 +169,11 @@ def _warehouse_label() -> str:
 
 
 def pipeline_health(days: int) -> dict:
-    """``parkops.cli.pipeline_health``, with a locked DuckDB file reported as busy."""
-    from parkops.cli import pipeline_health as cli_pipeline_health
+    """``parkops.ops.health.pipeline_health``, with a locked DuckDB file reported as busy."""
+    from parkops.ops import health
 
     with _lock_errors_as_busy():
-        return cli_pipeline_health(days)
+        return health.pipeline_health(days)
 
 
 @dataclass(frozen=True)
@@ -220,7 +220,7 @@ class QuarantineFilters:
 
 def _quarantine_tables_missing(connection: sa.Connection | None) -> str | None:
     """Why the quarantine cannot be read yet, or None when it can."""
-    from parkops.cli import table_exists
+    from parkops.ops.health import table_exists
 
     if connection is None:
         return f"仓库尚未创建（{_warehouse_label()}）：{RUN_PIPELINE_HINT}。"
@@ -463,8 +463,8 @@ def _feed_status(feed: dict) -> tuple[str, str]:
 
 
 def render_health(report: dict, links: Links) -> str:
-    from parkops.cli import format_number, health_headers
     from parkops.ops.freshness import INGEST_DAG_IDS
+    from parkops.ops.health import format_number, health_headers
 
     headers = health_headers(report["days"])
     numeric = {4, 5, 6, 7, 8}

@@ -34,7 +34,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import os
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
@@ -393,7 +393,8 @@ def _column(labels: dict[str, dict[str, str]], feed: str, column: str | None) ->
     return {"id": column, "label": labels.get(feed, {}).get(column or "")}
 
 
-def _headers(labels: list[str], numeric: set[int] = frozenset(), break_after: str | None = None) -> list[dict]:
+def _headers(labels: list[str], numeric: Collection[int] = (), break_after: str | None = None) -> list[dict]:
+    """Headers of macro ``table``: those at the indexes ``numeric`` right-aligned, breaking after ``break_after``."""
     return [
         {"label": label, "numeric": index in numeric, "break_after": break_after} for index, label in enumerate(labels)
     ]

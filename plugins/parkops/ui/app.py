@@ -21,6 +21,10 @@ permission (:func:`personal_data_reader`): ``/quarantine/rows`` answers 403 with
 The warehouse is opened read-only per request. A DuckDB warehouse admits no reader while a task
 writes to it: the pages then answer 503 with "仓库正被写入，稍后刷新" instead of failing.
 
+The markup is in ``ui/templates`` (Jinja: ``base.html.j2`` holds the stylesheet and navigation,
+``macros.html.j2`` the tables, filter form and cells the pages share, one template per page); this
+module builds each page's view (formatted numbers, labels, links) and Jinja escapes every value.
+
 Imports of the pipeline (SQLAlchemy, pandas, DuckDB) and of the api-server's security happen in
 the handlers: every Airflow process loads the plugins, and only the api-server serves these pages.
 """
@@ -30,17 +34,20 @@ from __future__ import annotations
 import datetime as dt
 import html
 import os
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlencode
 
+import jinja2
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from markupsafe import Markup
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
 
@@ -144,8 +151,8 @@ def _lock_errors_as_busy() -> Iterator[None]:
 @contextmanager
 def warehouse_connection() -> Iterator[sa.Connection | None]:
     """A read-only connection to the warehouse, or None when its DuckDB file does not exist yet."""
-    from parkops.cli import missing_duckdb_file
     from parkops.config import warehouse_url
+    from parkops.ops.health import missing_duckdb_file
     from parkops.warehouse import create_warehouse_engine
 
     url = warehouse_url()
@@ -169,11 +176,11 @@ def _warehouse_label() -> str:
 
 
 def pipeline_health(days: int) -> dict:
-    """``parkops.cli.pipeline_health``, with a locked DuckDB file reported as busy."""
-    from parkops.cli import pipeline_health as cli_pipeline_health
+    """``parkops.ops.health.pipeline_health``, with a locked DuckDB file reported as busy."""
+    from parkops.ops import health
 
     with _lock_errors_as_busy():
-        return cli_pipeline_health(days)
+        return health.pipeline_health(days)
 
 
 @dataclass(frozen=True)
@@ -220,7 +227,7 @@ class QuarantineFilters:
 
 def _quarantine_tables_missing(connection: sa.Connection | None) -> str | None:
     """Why the quarantine cannot be read yet, or None when it can."""
-    from parkops.cli import table_exists
+    from parkops.ops.health import table_exists
 
     if connection is None:
         return f"仓库尚未创建（{_warehouse_label()}）：{RUN_PIPELINE_HINT}。"
@@ -301,7 +308,7 @@ def data_docs_dir() -> Path:
     return path if path.is_absolute() else home_dir() / path
 
 
-# --- HTML ----------------------------------------------------------------------------------------
+# --- pages: view models for the templates in ui/templates ------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -325,69 +332,36 @@ class Links:
         return f"{self.airflow_root}/dags/{dag_id}"
 
 
-def _e(value: object) -> str:
-    return html.escape("" if value is None else str(value))
+# Every ``{{ value }}`` is escaped by html.escape, as the pages were before templates (``&quot;``,
+# ``&#x27;``: scripts and tests look for those); autoescape stays on for anything finalize lets by.
+def _escaped(value: object) -> Markup:
+    """A template value as HTML text: markup of the templates' own macros as is, anything else escaped."""
+    if isinstance(value, Markup):
+        return value
+    return Markup(html.escape("" if value is None else str(value)))
 
 
-STYLE = """
-:root { color-scheme: light; --line: #d9dee5; --muted: #5f6b7a; --ok: #1a7f37; --warn: #9a6700; --bad: #cf222e; }
-* { box-sizing: border-box; }
-body { margin: 0; font: 14px/1.55 system-ui, "PingFang SC", "Microsoft YaHei", "Noto Sans SC", sans-serif;
-       color: #1f2328; background: #f6f8fa; }
-nav { display: flex; gap: 4px; padding: 8px 20px; background: #fff; border-bottom: 1px solid var(--line); }
-nav a { padding: 4px 10px; border-radius: 6px; color: #1f2328; text-decoration: none; }
-nav a:hover { background: #eef1f4; }
-nav a.current { background: #0969da; color: #fff; }
-main { padding: 16px 20px 32px; max-width: 1400px; }
-h1 { font-size: 20px; margin: 4px 0 6px; }
-h2 { font-size: 16px; margin: 24px 0 8px; }
-p.meta { color: var(--muted); margin: 0 0 14px; }
-a { color: #0969da; }
-.notice { padding: 10px 14px; border-radius: 6px; border: 1px solid #d4a72c; background: #fff8c5; margin: 12px 0; }
-.notice.busy { border-color: #54aeff; background: #ddf4ff; font-size: 16px; }
-table { border-collapse: collapse; background: #fff; border: 1px solid var(--line); width: 100%; }
-th, td { padding: 6px 8px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; }
-th { background: #eef1f4; font-weight: 600; word-break: keep-all; }
-tr:last-child td { border-bottom: none; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
-td.num { white-space: nowrap; }
-td.value, td.reason { overflow-wrap: anywhere; }
-td.reason { min-width: 16em; }
-td.rule { min-width: 12em; }
-td.value { min-width: 8em; }
-td.nowrap, td.file { white-space: nowrap; }
-div.table { overflow-x: auto; }
-code { font-family: ui-monospace, monospace; background: #eef1f4; padding: 0 4px; border-radius: 4px; }
-td.muted, span.muted { color: var(--muted); }
-.status { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px; white-space: nowrap;
-          border: 1px solid currentColor; }
-.status.ok { color: var(--ok); } .status.warn { color: var(--warn); } .status.bad { color: var(--bad); }
-.status.none { color: var(--muted); }
-td.alert { color: var(--bad); font-weight: 600; }
-form.filters { display: flex; flex-wrap: wrap; gap: 10px; align-items: end; margin: 8px 0 14px; }
-form.filters label { display: flex; flex-direction: column; font-size: 12px; color: var(--muted); }
-form.filters select, form.filters input { font: inherit; padding: 4px 6px; min-width: 160px; }
-form.filters button { font: inherit; padding: 5px 14px; }
-ul.incidents { padding-left: 20px; } ul.incidents li { margin-bottom: 8px; }
-ul.incidents .detail { color: var(--muted); white-space: pre-wrap; }
-footer { margin-top: 20px; color: var(--muted); }
-"""
+@cache
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("parkops.ui", "templates"),
+        autoescape=True,  # the pages show warehouse text: file names, cell values of quarantined rows
+        finalize=_escaped,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
 
 NAV_PAGES = (("health", "管道健康"), ("quarantine", "隔离数据"), ("data-docs/", "数据文档"))
 
 
-def render_page(links: Links, title: str, body: str, *, current: str, refresh_seconds: int | None = None) -> str:
-    refresh = f'<meta http-equiv="refresh" content="{refresh_seconds}">' if refresh_seconds else ""
-    nav = "".join(
-        f'<a href="{_e(links.page(path))}"{" class=current" if path == current else ""}>{label}</a>'
-        for path, label in NAV_PAGES
-    )
-    return (
-        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
-        f'<meta name="viewport" content="width=device-width, initial-scale=1">{refresh}'
-        f"<title>{_e(title)} · parkops</title><style>{STYLE}</style></head>"
-        f"<body><nav>{nav}</nav><main>{body}</main></body></html>"
-    )
+def render_page(
+    template: str, links: Links, title: str, *, current: str, refresh_seconds: int | None = None, **view: Any
+) -> str:
+    """``template`` (extending base.html.j2: the stylesheet, the navigation) with ``view``."""
+    nav = [{"href": links.page(path), "label": label, "current": path == current} for path, label in NAV_PAGES]
+    return _environment().get_template(template).render(title=title, nav=nav, refresh_seconds=refresh_seconds, **view)
 
 
 def feed_short_name(feed: str) -> str:
@@ -396,30 +370,11 @@ def feed_short_name(feed: str) -> str:
     return FEED_NAMES_CN.get(feed, feed)
 
 
-def _file_cell(source_file: str, sheet_name: str | None = None) -> str:
-    """The file's name (its folder is the feed and delivery shown beside it); the whole path on hover."""
-    sheet = f"<br><span class=muted>工作表 {_e(sheet_name)}</span>" if sheet_name else ""
-    return (
-        f'<td class=file data-field="source_file" data-path="{_e(source_file)}" title="{_e(source_file)}">'
-        f"{_e(source_file.rsplit('/', 1)[-1])}{sheet}</td>"
-    )
-
-
-def _table(header_cells: str, rows: list[str]) -> str:
-    """A table that scrolls sideways inside its frame when the window is narrow."""
-    return f"<div class=table><table><thead><tr>{header_cells}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
-
-
-def _identifier(name: str | None) -> str:
-    """A rule or column id that may wrap after its underscores (they have no other break opportunity)."""
-    return _e(name or "—").replace("_", "_<wbr>")
-
-
-def _rule(rule: str) -> str:
-    """A rule as people read it: its Chinese label, the id (what SQL and the URL filter use) on hover."""
+def _rule(rule: str) -> dict[str, str]:
+    """A rule as people read it (macro ``rule``): its Chinese label, and the id SQL and the URL filter use."""
     from parkops.quality.rule_labels import rule_label
 
-    return f'<span data-field="rule" title="{_e(rule)}">{_e(rule_label(rule))}</span>'
+    return {"id": rule, "label": rule_label(rule)}
 
 
 def column_labels() -> dict[str, dict[str, str]]:
@@ -433,16 +388,16 @@ def column_labels() -> dict[str, dict[str, str]]:
     }
 
 
-def _column(labels: dict[str, dict[str, str]], feed: str, column: str | None) -> str:
-    """A column by its Chinese header, the id on hover; one the suites do not name (e.g. needs) as its id."""
-    label = labels.get(feed, {}).get(column or "")
-    if label is None:
-        return _identifier(column)
-    return f'<span data-field="column" title="{_e(column)}">{_e(label)}</span>'
+def _column(labels: dict[str, dict[str, str]], feed: str, column: str | None) -> dict[str, str | None]:
+    """A column (macro ``column``): its id and its Chinese header, None when the suites do not name it (e.g. needs)."""
+    return {"id": column, "label": labels.get(feed, {}).get(column or "")}
 
 
-def _minute_text(iso: str | None) -> str:
-    return iso.replace("T", " ") if iso else "—"
+def _headers(labels: list[str], numeric: Collection[int] = (), break_after: str | None = None) -> list[dict]:
+    """Headers of macro ``table``: those at the indexes ``numeric`` right-aligned, breaking after ``break_after``."""
+    return [
+        {"label": label, "numeric": index in numeric, "break_after": break_after} for index, label in enumerate(labels)
+    ]
 
 
 def _feed_status(feed: dict) -> tuple[str, str]:
@@ -462,129 +417,120 @@ def _feed_status(feed: dict) -> tuple[str, str]:
     return "ok", "正常"
 
 
-def render_health(report: dict, links: Links) -> str:
-    from parkops.cli import format_number, health_headers
-    from parkops.ops.freshness import INGEST_DAG_IDS
+def _share(share: float | None) -> str:
+    return "—" if share is None else f"{share * 100:.1f}%"
 
-    headers = health_headers(report["days"])
-    numeric = {4, 5, 6, 7, 8}
+
+def render_health(report: dict, links: Links) -> str:
+    from parkops.ops.freshness import INGEST_DAG_IDS
+    from parkops.ops.health import format_number, health_headers, minute_text
+
     # Headers break after the window (近30日 / 加载行数) and nowhere else: th keeps CJK words whole.
-    window = f"近{report['days']}日"
-    head = "".join(
-        f"<th{' class=num' if index in numeric else ''}>{_e(name).replace(window, f'{window}<wbr>')}</th>"
-        for index, name in enumerate(headers)
+    headers = _headers(
+        ["状态", *health_headers(report["days"]), "链接"], numeric={5, 6, 7, 8, 9}, break_after=f"近{report['days']}日"
     )
-    rows = []
+    feeds = []
     for feed in report["feeds"]:
         status_class, status_label = _feed_status(feed)
-        share = feed["quarantine_share"]
         dag_id = INGEST_DAG_IDS.get(feed["feed"])
-        dag_link = (
-            f'<a href="{_e(links.dag(dag_id))}" target="_top" title="Airflow DAG {_e(dag_id)}">DAG 运行</a>'
-            if dag_id
-            else ""
+        feeds.append(
+            {
+                "feed": feed["feed"],
+                "status_class": status_class,
+                "status_label": status_label,
+                "name": feed["name"],
+                "latest_landed_delivery": feed["latest_landed_delivery"] or "—",
+                "latest_loaded_delivery": feed["latest_loaded_delivery"] or "—",
+                "last_successful_load_at": minute_text(feed["last_successful_load_at"]),
+                "rows_loaded": format_number(feed["rows_loaded"]),
+                "quarantine_share": _share(feed["quarantine_share"]),
+                "quarantine_share_title": f"{feed['rows_quarantined']:,} / {feed['rows_received']:,} 行",
+                "rejected_files": feed["rejected_files"],
+                "held_batches": feed["held_batches"],
+                "open_incidents": feed["open_incidents"],
+                "dag_id": dag_id,
+                "dag_href": links.dag(dag_id) if dag_id else None,
+                "quarantine_href": links.page("quarantine", {"feed": feed["feed"]}),
+            }
         )
-        quarantine_link = f'<a href="{_e(links.page("quarantine", {"feed": feed["feed"]}))}">隔离数据</a>'
-        cells = [
-            f'<td class=nowrap data-field="name">{_e(feed["name"])}</td>',
-            f'<td class=nowrap data-field="latest_landed_delivery">{_e(feed["latest_landed_delivery"] or "—")}</td>',
-            f'<td class=nowrap data-field="latest_loaded_delivery">{_e(feed["latest_loaded_delivery"] or "—")}</td>',
-            f'<td class=nowrap data-field="last_successful_load_at">'
-            f"{_e(_minute_text(feed['last_successful_load_at']))}</td>",
-            f'<td class=num data-field="rows_loaded">{_e(format_number(feed["rows_loaded"]))}</td>',
-            f'<td class=num data-field="quarantine_share" title="{feed["rows_quarantined"]:,} / '
-            f'{feed["rows_received"]:,} 行">{"—" if share is None else f"{share * 100:.1f}%"}</td>',
-            f'<td class="num{" alert" if feed["rejected_files"] else ""}" data-field="rejected_files">'
-            f"{feed['rejected_files']}</td>",
-            f'<td class="num{" alert" if feed["held_batches"] else ""}" data-field="held_batches">'
-            f"{feed['held_batches']}</td>",
-            f'<td class="num{" alert" if feed["open_incidents"] else ""}" data-field="open_incidents">'
-            f"{feed['open_incidents']}</td>",
-        ]
-        rows.append(
-            f'<tr data-feed="{_e(feed["feed"])}"><td><span class="status {status_class}">{status_label}</span></td>'
-            f"{''.join(cells)}<td class=nowrap>{dag_link} · {quarantine_link}</td></tr>"
-        )
-    notice = ""
+    notice = None
     if report["warehouse"] == "missing":
-        notice = f"仓库尚未创建（{_e(report['warehouse_url'])}）：{RUN_PIPELINE_HINT}。"
+        notice = f"仓库尚未创建（{report['warehouse_url']}）：{RUN_PIPELINE_HINT}。"
     elif report["warehouse"] == "empty":
         notice = f"仓库中还没有加载记录（ops.file_audit 为空）：{RUN_PIPELINE_HINT}。"
-    incidents = report["open_incidents"]
-    if incidents:
-        items = []
-        for incident in incidents:
-            alerted = f"已告警 {_minute_text(incident['alerted_at'])}" if incident["alerted_at"] else "告警尚未送达"
-            dag_id = INGEST_DAG_IDS.get(incident["feed"], "monitor_feed_freshness")
-            items.append(
-                f"<li><strong>{_e(incident['title'])}</strong><br>"
-                f"应于 {_e(_minute_text(incident['due_at']))}，发现于 {_e(_minute_text(incident['opened_at']))}，"
-                f'{_e(alerted)} · <a href="{_e(links.dag(dag_id))}" target="_top">{_e(dag_id)}</a>'
-                f'<div class="detail">{_e(chr(10).join(incident["detail"]))}</div></li>'
-            )
-        incidents_html = f"<h2>未关闭的迟到事件（{len(incidents)} 个）</h2><ul class=incidents>{''.join(items)}</ul>"
-    else:
-        incidents_html = '<h2>未关闭的迟到事件</h2><p class="muted">无</p>'
-    held = report["held_batches"]
-    if held:
-        items = []
-        for batch in held:
-            share = "—" if batch["quarantine_share"] is None else f"{batch['quarantine_share'] * 100:.1f}%"
-            batch_filter = {"feed": batch["feed"], "day": batch["delivery_date"]}
-            quarantine = links.page("quarantine", batch_filter)
-            top = "；".join(
-                f'<a href="{_e(links.page("quarantine", {**batch_filter, "rule": rule["rule"]}))}">'
-                f"{_rule(rule['rule'])}</a> {rule['rows']:,} 行"
-                for rule in batch["top_rules"]
-            )
-            rules = f"主要失败规则：{top} · " if top else ""
-            items.append(
-                f'<li data-feed="{_e(batch["feed"])}" data-delivery="{_e(batch["delivery_date"])}">'
-                f"<strong>{_e(feed_short_name(batch['feed']))} {_e(batch['delivery_date'])}</strong>："
-                f"{batch['rows_quarantined']:,}/{batch['rows_received']:,} 行被隔离（{_e(share)}，上限 "
-                f"{batch['max_quarantine_share'] * 100:.0f}%），{batch['files']} 个文件 · {rules}"
-                f'<a href="{_e(quarantine)}">隔离数据</a> · '
-                f'<a href="{_e(links.dag("release_held_batch"))}" target="_top">'
-                "放行或重跑（release_held_batch）</a></li>"
-            )
-        held_html = (
-            f"<h2>质量闸门扣留的批次（{len(held)} 个，未进入 core / mart）</h2>"
-            f"<ul class=incidents>{''.join(items)}</ul>"
+    held = []
+    for batch in report["held_batches"]:
+        batch_filter = {"feed": batch["feed"], "day": batch["delivery_date"]}
+        held.append(
+            {
+                "feed": batch["feed"],
+                "feed_name": feed_short_name(batch["feed"]),
+                "delivery_date": batch["delivery_date"],
+                "rows_quarantined": f"{batch['rows_quarantined']:,}",
+                "rows_received": f"{batch['rows_received']:,}",
+                "quarantine_share": _share(batch["quarantine_share"]),
+                "max_quarantine_share": f"{batch['max_quarantine_share'] * 100:.0f}%",
+                "files": batch["files"],
+                "top_rules": [
+                    {
+                        **_rule(rule["rule"]),
+                        "href": links.page("quarantine", {**batch_filter, "rule": rule["rule"]}),
+                        "rows": f"{rule['rows']:,}",
+                    }
+                    for rule in batch["top_rules"]
+                ],
+                "quarantine_href": links.page("quarantine", batch_filter),
+            }
         )
-    else:
-        held_html = '<h2>质量闸门扣留的批次</h2><p class="muted">无</p>'
-    body = (
-        "<h1>数据管道健康状况</h1>"
-        f"<p class=meta>生成于 {_e(_minute_text(report['generated_at']))}（北京时间）；"
-        f"近{report['days']}日按文件的加载时间统计；每 {HEALTH_REFRESH_SECONDS} 秒自动刷新；"
-        f"仓库 {_e(report['warehouse_url'])}</p>"
-        + (f'<div class="notice">{notice}</div>' if notice else "")
-        + _table(f"<th>状态</th>{head}<th>链接</th>", rows)
-        + held_html
-        + incidents_html
-        + "<footer>"
-        f'<a href="{_e(links.page("quarantine"))}">隔离数据（按规则）</a> · '
-        f'<a href="{_e(links.page("data-docs/"))}">数据文档 Data Docs</a> · '
-        f'<a href="{_e(links.page("health.json", {"days": report["days"]}))}">JSON</a> · '
-        "命令行：<code>python -m parkops.cli health</code>"
-        "</footer>"
+    incidents = []
+    for incident in report["open_incidents"]:
+        dag_id = INGEST_DAG_IDS.get(incident["feed"], "monitor_feed_freshness")
+        incidents.append(
+            {
+                "title": incident["title"],
+                "due_at": minute_text(incident["due_at"]),
+                "opened_at": minute_text(incident["opened_at"]),
+                "alerted": (
+                    f"已告警 {minute_text(incident['alerted_at'])}" if incident["alerted_at"] else "告警尚未送达"
+                ),
+                "dag_id": dag_id,
+                "dag_href": links.dag(dag_id),
+                "detail": "\n".join(incident["detail"]),
+            }
+        )
+    return render_page(
+        "health.html.j2",
+        links,
+        "管道健康",
+        current="health",
+        refresh_seconds=HEALTH_REFRESH_SECONDS,
+        generated_at=minute_text(report["generated_at"]),
+        days=report["days"],
+        warehouse_url=report["warehouse_url"],
+        notice=notice,
+        headers=headers,
+        feeds=feeds,
+        held_batches=held,
+        release_href=links.dag("release_held_batch"),
+        incidents=incidents,
+        footer={
+            "quarantine_href": links.page("quarantine"),
+            "data_docs_href": links.page("data-docs/"),
+            "json_href": links.page("health.json", {"days": report["days"]}),
+        },
     )
-    return render_page(links, "管道健康", body, current="health", refresh_seconds=HEALTH_REFRESH_SECONDS)
 
 
-def _filter_form(links: Links, action: str, filters: QuarantineFilters, rules: list[str], limit: int | None) -> str:
+def _filter_form(
+    links: Links, action: str, filters: QuarantineFilters, rules: list[str], limit: int | None
+) -> dict[str, Any]:
+    """The view of macro ``filter_form``: the choices of feed and rule, the day, the limit (rows page only)."""
     from parkops.ingest.catalogue import FEED_NAMES
     from parkops.ops.freshness import feed_label
     from parkops.quality.rule_labels import rule_label
 
-    def options(values: list[tuple[str, str]], selected: str | None) -> str:
-        items = []
-        for value, label in values:
-            # The id (of a feed, of a rule) on hover: the label is what the list shows.
-            title = f' title="{_e(value)}"' if value else ""
-            chosen = " selected" if value == (selected or "") else ""
-            items.append(f'<option value="{_e(value)}"{title}{chosen}>{_e(label)}</option>')
-        return "".join(items)
+    def options(values: list[tuple[str, str]], selected: str | None) -> list[dict]:
+        return [{"value": value, "label": label, "selected": value == (selected or "")} for value, label in values]
 
     feeds = [("", "全部数据源")] + [(name, feed_label(name)) for name in FEED_NAMES]
     if filters.feed and filters.feed not in FEED_NAMES:
@@ -592,154 +538,113 @@ def _filter_form(links: Links, action: str, filters: QuarantineFilters, rules: l
     rule_options = [("", "全部规则")] + [(rule, rule_label(rule)) for rule in rules]
     if filters.rule and filters.rule not in rules:
         rule_options.append((filters.rule, rule_label(filters.rule)))
-    day = filters.invalid_day or (filters.day.isoformat() if filters.day else "")
-    limit_field = (
-        f'<label>最多显示<input type="number" name="limit" min="1" max="{MAX_ROWS}" value="{limit}"></label>'
-        if limit is not None
-        else ""
-    )
-    return (
-        f'<form class="filters" method="get" action="{_e(links.page(action))}">'
-        f'<label>数据源<select name="feed">{options(feeds, filters.feed)}</select></label>'
-        f'<label>交付日期<input type="date" name="day" value="{_e(day)}"></label>'
-        f'<label>规则<select name="rule">{options(rule_options, filters.rule)}</select></label>'
-        f'{limit_field}<button type="submit">筛选</button> <a href="{_e(links.page(action))}">清除筛选</a></form>'
-    )
-
-
-def _invalid_day_notice(filters: QuarantineFilters) -> str:
-    if filters.invalid_day is None:
-        return ""
-    return f'<div class="notice">交付日期应为 YYYY-MM-DD（收到 “{_e(filters.invalid_day)}”）：没有匹配的行。</div>'
+    return {
+        "action": links.page(action),
+        "feeds": options(feeds, filters.feed),
+        "rules": options(rule_options, filters.rule),
+        "day": filters.invalid_day or (filters.day.isoformat() if filters.day else ""),
+        "limit": limit,
+        "max_limit": MAX_ROWS,
+        "invalid_day": filters.invalid_day,
+    }
 
 
 def render_quarantine(links: Links, filters: QuarantineFilters, data: dict[str, Any], *, show_rows: bool) -> str:
     """The groups; ``show_rows``: the user may see personal data (sample reasons, links to the rows)."""
-    body = ["<h1>隔离数据（按数据源、交付日期、规则、列）</h1>"]
-    body.append(
-        "<p class=meta>来自 ops.quarantine_by_rule：未通过数据契约的行不进入仓库，留在隔离区；"
-        "一行违反两条规则时在每条规则下各计一次。</p>"
-    )
+    page = {"current": "quarantine", "message": data["message"], "show_rows": show_rows}
     if data["message"]:
-        body.append(f'<div class="notice">{_e(data["message"])}</div>')
-        return render_page(links, "隔离数据", "".join(body), current="quarantine")
-    body.append(_filter_form(links, "quarantine", filters, data["rules"], None))
-    body.append(_invalid_day_notice(filters))
-    shown = len(data["groups"])
-    body.append(
-        f'<p>共 <strong id="total-rows">{data["total_rows"]:,}</strong> 行被隔离，'
-        f'<strong id="total-groups">{data["total_groups"]:,}</strong> 组'
-        + (f"（仅显示前 {shown:,} 组，请按数据源或日期筛选）" if shown < data["total_groups"] else "")
-        + (
-            f'。<a href="{_e(links.page("quarantine/rows", filters.query()))}">查看这些隔离行</a></p>'
-            if show_rows
-            else "。</p>"
-        )
-    )
-    if not show_rows:
-        body.append(
-            f'<div class="notice" id="personal-data">示例原因和隔离行不显示：{_e(PERSONAL_DATA_REFUSED)}。</div>'
-        )
-    if not data["groups"]:
-        body.append('<p class="muted">没有匹配的隔离数据。</p>')
-        return render_page(links, "隔离数据", "".join(body), current="quarantine")
-    rows = []
+        return render_page("quarantine.html.j2", links, "隔离数据", **page)
     labels = column_labels()
+    groups = []
     for group in data["groups"]:
         day = group["delivery_date"].isoformat()
-        rows_link = links.page("quarantine/rows", {"feed": group["feed"], "day": day, "rule": group["rule"]})
-        rows.append(
-            f'<tr data-feed="{_e(group["feed"])}" data-rule="{_e(group["rule"])}">'
-            f'<td class=nowrap title="{_e(group["feed"])}">'
-            f'<a href="{_e(links.page("quarantine", {**filters.query(), "feed": group["feed"]}))}">'
-            f"{_e(feed_short_name(group['feed']))}</a></td>"
-            f'<td class=nowrap><a href="{_e(links.page("quarantine", {**filters.query(), "day": day}))}">{day}</a></td>'
-            f'<td class=rule><a href="{_e(links.page("quarantine", {**filters.query(), "rule": group["rule"]}))}">'
-            f"{_rule(group['rule'])}</a></td>"
-            f"<td>{_column(labels, group['feed'], group['column_name'])}</td>"
-            f'<td class=num data-field="rows_quarantined">{group["rows_quarantined"]:,}</td>'
-            f"<td class=num>{group['files']:,}</td>"
-            f"{_file_cell(group['sample_file'])}"
-            f"<td class=num>{_e(group['sample_row_number'] if group['sample_row_number'] is not None else '—')}</td>"
-            + (
-                f"<td class=reason>{_e(group['sample_reason'])}</td>"
-                f'<td class=nowrap><a href="{_e(rows_link)}">查看行</a></td>'
-                if show_rows
-                else ""
-            )
-            + "</tr>"
+        groups.append(
+            {
+                "feed": group["feed"],
+                "feed_name": feed_short_name(group["feed"]),
+                "feed_href": links.page("quarantine", {**filters.query(), "feed": group["feed"]}),
+                "day": day,
+                "day_href": links.page("quarantine", {**filters.query(), "day": day}),
+                "rule": _rule(group["rule"]),
+                "rule_href": links.page("quarantine", {**filters.query(), "rule": group["rule"]}),
+                "column": _column(labels, group["feed"], group["column_name"]),
+                "rows_quarantined": f"{group['rows_quarantined']:,}",
+                "files": f"{group['files']:,}",
+                "sample_file": group["sample_file"],
+                "sample_row_number": "—" if group["sample_row_number"] is None else group["sample_row_number"],
+                "sample_reason": group["sample_reason"],
+                "rows_href": links.page("quarantine/rows", {"feed": group["feed"], "day": day, "rule": group["rule"]}),
+            }
         )
-    sample_headers = "<th>示例原因</th><th></th>" if show_rows else ""
-    body.append(
-        _table(
-            "<th>数据源</th><th>交付日期</th><th>规则</th><th>列</th><th class=num>隔离行数</th>"
-            f"<th class=num>文件数</th><th>示例文件</th><th class=num>示例行号</th>{sample_headers}",
-            rows,
-        )
+    sample_headers = ["示例原因", ""] if show_rows else []
+    shown = len(data["groups"])
+    return render_page(
+        "quarantine.html.j2",
+        links,
+        "隔离数据",
+        **page,
+        form=_filter_form(links, "quarantine", filters, data["rules"], None),
+        total_rows=f"{data['total_rows']:,}",
+        total_groups=f"{data['total_groups']:,}",
+        shown_groups=f"{shown:,}" if shown < data["total_groups"] else None,
+        rows_href=links.page("quarantine/rows", filters.query()),
+        personal_data_refused=PERSONAL_DATA_REFUSED,
+        headers=_headers(
+            ["数据源", "交付日期", "规则", "列", "隔离行数", "文件数", "示例文件", "示例行号", *sample_headers],
+            numeric={4, 5, 7},
+        ),
+        groups=groups,
     )
-    return render_page(links, "隔离数据", "".join(body), current="quarantine")
 
 
 def render_quarantine_rows(links: Links, filters: QuarantineFilters, limit: int, data: dict[str, Any]) -> str:
-    body = ["<h1>隔离行</h1>"]
-    body.append(
-        "<p class=meta>来自 ops.quarantine：每行一个（源行, 未通过的规则）；行号按表格软件所见（表头为第 1 行），"
-        "JSON Lines 为行序号。含个人信息，仅供数据管道人员排查；整行原始记录（record_json）不在此显示。</p>"
-    )
     if data["message"]:
-        body.append(f'<div class="notice">{_e(data["message"])}</div>')
-        return render_page(links, "隔离行", "".join(body), current="quarantine")
-    body.append(_filter_form(links, "quarantine/rows", filters, data["rules"], limit))
-    body.append(_invalid_day_notice(filters))
-    shown = len(data["rows"])
-    body.append(
-        f'<p>共 <strong id="total-rows">{data["total_rows"]:,}</strong> 行'
-        + (f"，显示前 {shown:,} 行" if shown < data["total_rows"] else "")
-        + f'。<a href="{_e(links.page("quarantine", filters.query()))}">按规则汇总</a></p>'
-    )
-    if not data["rows"]:
-        body.append('<p class="muted">没有匹配的隔离行。</p>')
-        return render_page(links, "隔离行", "".join(body), current="quarantine")
-    rows = []
+        return render_page("quarantine_rows.html.j2", links, "隔离行", current="quarantine", message=data["message"])
     labels = column_labels()
-    for row in data["rows"]:
-        value = '<span class="muted">（空）</span>' if row["value"] in (None, "") else _e(row["value"])
-        row_number = "—" if row["row_number"] is None else row["row_number"]
-        rows.append(
-            f'<tr data-feed="{_e(row["feed"])}" data-rule="{_e(row["rule"])}">'
-            f'<td class=nowrap title="{_e(row["feed"])}">{_e(feed_short_name(row["feed"]))}</td>'
-            f"<td class=nowrap>{row['delivery_date'].isoformat()}</td>"
-            f"{_file_cell(row['source_file'], row['sheet_name'])}"
-            f'<td class=num data-field="row_number">{row_number}'
-            f"</td><td>{_column(labels, row['feed'], row['column_name'])}</td><td class=value>{value}</td>"
-            f"<td class=rule>{_rule(row['rule'])}</td><td class=reason>{_e(row['reason'])}</td></tr>"
-        )
-    body.append(
-        _table(
-            "<th>数据源</th><th>交付日期</th><th>文件</th><th class=num>行号</th><th>列</th><th>值</th>"
-            "<th>规则</th><th>原因</th>",
-            rows,
-        )
+    rows = [
+        {
+            "feed": row["feed"],
+            "feed_name": feed_short_name(row["feed"]),
+            "day": row["delivery_date"].isoformat(),
+            "source_file": row["source_file"],
+            "sheet_name": row["sheet_name"],
+            "row_number": "—" if row["row_number"] is None else row["row_number"],
+            "column": _column(labels, row["feed"], row["column_name"]),
+            "value": row["value"],
+            "rule": _rule(row["rule"]),
+            "reason": row["reason"],
+        }
+        for row in data["rows"]
+    ]
+    shown = len(data["rows"])
+    return render_page(
+        "quarantine_rows.html.j2",
+        links,
+        "隔离行",
+        current="quarantine",
+        message=None,
+        form=_filter_form(links, "quarantine/rows", filters, data["rules"], limit),
+        total_rows=f"{data['total_rows']:,}",
+        shown_rows=f"{shown:,}" if shown < data["total_rows"] else None,
+        groups_href=links.page("quarantine", filters.query()),
+        headers=_headers(["数据源", "交付日期", "文件", "行号", "列", "值", "规则", "原因"], numeric={3}),
+        rows=rows,
     )
-    return render_page(links, "隔离行", "".join(body), current="quarantine")
 
 
 def render_data_docs_missing(links: Links, directory: Path) -> str:
-    body = (
-        "<h1>数据文档（Great Expectations Data Docs）</h1>"
-        '<div class="notice">数据文档尚未生成。在项目目录运行 <code>make data-docs</code> 生成后刷新本页'
-        f"（生成到 <code>{_e(directory)}</code>，可用环境变量 PARKOPS_DATA_DOCS_DIR 指定其他目录）。</div>"
-    )
-    return render_page(links, "数据文档", body, current="data-docs/")
+    return render_page("data_docs_missing.html.j2", links, "数据文档", current="data-docs/", directory=directory)
 
 
 def render_busy(links: Links) -> str:
-    body = (
-        "<h1>数据管道</h1>"
-        f'<div class="notice busy">{WAREHOUSE_BUSY_MESSAGE}：数据管道的任务正在写入 DuckDB 仓库，'
-        f"写入期间不能读取。本页 {BUSY_REFRESH_SECONDS} 秒后自动刷新。</div>"
+    return render_page(
+        "busy.html.j2",
+        links,
+        "仓库正被写入",
+        current="",
+        refresh_seconds=BUSY_REFRESH_SECONDS,
+        message=WAREHOUSE_BUSY_MESSAGE,
     )
-    return render_page(links, "仓库正被写入", body, current="", refresh_seconds=BUSY_REFRESH_SECONDS)
 
 
 # --- the app -------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 Every write transaction begins under the file's locks (``parkops.pipeline.versions``): the
 version is decided again and the versions it replaces are superseded before its rows go in; a
-version found outdated or a duplicate gets its audit row instead (0 rows, never read). What a
+version found outdated or a duplicate then gets that audit row instead (0 rows loaded). What a
 file writes is planned before its transaction opens (``parkops.pipeline.write_plan``).
 """
 

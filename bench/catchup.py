@@ -630,7 +630,7 @@ READ = "read"
 PREPARE = "prepare (read + normalise, feed.prepare)"
 VALIDATE = "validate (GX validate_frame)"
 CROSS = "cross-file check (feed.cross_check)"
-WRITE = "load (_write_group: one transaction per file on PostgreSQL, per delivery group on DuckDB)"
+WRITE = "load (write_group: one transaction per file on PostgreSQL, per delivery group on DuckDB)"
 BULK = "load: bulk_insert"
 GATE = "gate (decide)"
 REBUILD = "rebuild"
@@ -642,7 +642,7 @@ def run_inprocess(url: str, landing: Path, first: dt.date, last: dt.date) -> dic
     from parkops import warehouse
     from parkops.ingest import feeds, incubators, visits
     from parkops.ingest.catalogue import feed
-    from parkops.pipeline import ingest, transform
+    from parkops.pipeline import discovery, ingest, transform, writer
     from parkops.pipeline.reference import load_reference_data
     from parkops.quality import validation
 
@@ -665,11 +665,11 @@ def run_inprocess(url: str, landing: Path, first: dt.date, last: dt.date) -> dic
     clock.wrap(incubators, "read_workbook_sheets", READ)
     clock.wrap(visits, "read_json_lines", READ)
     clock.wrap(validation, "validate_frame", VALIDATE)
-    clock.wrap(ingest.FileLoader, "_write_group", WRITE)
+    clock.wrap(writer.FileWriter, "write_group", WRITE)
     clock.wrap(ingest, "decide", GATE)
     clock.wrap(warehouse, "bulk_insert", lambda connection, schema, table, frame: f"{BULK} {schema}.{table}")
     clock.wrap(warehouse, "rebuild_table", lambda connection, schema, table, params=None: f"{REBUILD} {schema}.{table}")
-    days = ingest.delivery_days(first, last)
+    days = discovery.delivery_days(first, last)
     for feed_name in INGEST_DAGS.values():
         landing_feed = feed(feed_name)
         # Feed is frozen and built per call: a copy with the callables wrapped goes to the loader.
@@ -683,7 +683,7 @@ def run_inprocess(url: str, landing: Path, first: dt.date, last: dt.date) -> dic
         timed_feed = dataclasses.replace(landing_feed, **changes)
         sampler.label = feed_name
         started = now()
-        files = ingest.discover_files(landing, landing_feed, days)
+        files = discovery.discover_files(landing, landing_feed, days)
         discover = now() - started
         before = dict(clock.seconds)
         loader = ingest.FileLoader(engine, timed_feed, "bench_inprocess")

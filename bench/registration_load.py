@@ -63,7 +63,7 @@ RUN_ID = "manual__2025-06-30T10:00:00+08:00"
 PREPARE = "prepare (prepare_table: normalise)"
 BATCH = "validate_and_write (batch total)"
 VALIDATE = "validate (GX validate_frame)"
-WRITE = "write (_write_group, one transaction per write group)"
+WRITE = "write (write_group, one transaction per write group)"
 READ_DECODE = "decode_text (csv)"
 READ_GB_CHECK = "_first_suspicious_char (gb18030 check)"
 READ_CSV = "read_csv_text (csv module)"
@@ -148,7 +148,7 @@ def staging_ddl(schema: str) -> str:
 
 
 def build_staging_frame(rows: int, seed: int) -> pd.DataFrame:
-    """Typed staging rows as ``FileLoader._file_write`` hands them to ``bulk_insert``.
+    """Typed staging rows as ``write_plan.plan_file_write`` hands them to ``bulk_insert``.
 
     Firms come from the generator's population (real USCCs, names, addresses, parks, industry
     classes, tags); events, dates and files are drawn with numpy. Values are the normalised
@@ -560,7 +560,7 @@ def run_e2e(url: str, landing: Path, first: dt.date, last: dt.date) -> dict[str,
     from parkops import warehouse
     from parkops.ingest import feeds, readers
     from parkops.ingest.catalogue import feed
-    from parkops.pipeline import ingest, transform
+    from parkops.pipeline import discovery, ingest, transform, writer
     from parkops.pipeline.reference import load_reference_data
     from parkops.quality import validation
 
@@ -574,7 +574,7 @@ def run_e2e(url: str, landing: Path, first: dt.date, last: dt.date) -> dict[str,
 
     started = now()
     registrations = feed("registrations")
-    files = ingest.discover_files(landing, registrations, ingest.delivery_days(first, last))
+    files = discovery.discover_files(landing, registrations, discovery.delivery_days(first, last))
     result["discover_seconds"] = now() - started  # includes sha256 of every file
     result["files"] = len(files)
     result["landing_bytes"] = sum(landed.size_bytes for landed in files)
@@ -599,7 +599,7 @@ def run_e2e(url: str, landing: Path, first: dt.date, last: dt.date) -> dict[str,
     clock.wrap(readers, "_first_suspicious_char", READ_GB_CHECK)
     clock.wrap(readers, "read_csv_text", READ_CSV)
     clock.wrap(readers, "read_xlsx", READ_XLSX)
-    clock.wrap(ingest.FileLoader, "_begin_write", BEGIN_WRITE)
+    clock.wrap(writer.FileWriter, "_begin_write", BEGIN_WRITE)
     clock.wrap(engine.dialect, "connect", CONNECT)
     clock.wrap(engine.dialect, "do_close", CLOSE)
     clock.wrap(engine.dialect, "do_commit", COMMIT)
@@ -607,7 +607,7 @@ def run_e2e(url: str, landing: Path, first: dt.date, last: dt.date) -> dict[str,
     clock.wrap(feeds, "prepare_table", PREPARE)
     clock.wrap(validation, "validate_frame", VALIDATE)
     clock.wrap(ingest.FileLoader, "_validate_and_write", BATCH)
-    clock.wrap(ingest.FileLoader, "_write_group", WRITE)
+    clock.wrap(writer.FileWriter, "write_group", WRITE)
     clock.wrap(
         warehouse,
         "bulk_insert",

@@ -18,7 +18,8 @@ from support import fuzz
 from support.independent import build_uscc
 
 from parkops.pipeline import reference
-from parkops.pipeline.ingest import FileLoader, LandedFile, sha256_of
+from parkops.pipeline.discovery import LandedFile, sha256_of
+from parkops.pipeline.ingest import FileLoader
 from parkops.warehouse import create_warehouse_engine
 
 _names = itertools.count()

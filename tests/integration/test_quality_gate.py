@@ -147,7 +147,7 @@ def test_a_batch_loaded_but_not_yet_decided_is_not_published(use_warehouse, land
     """A file version the gate has not decided (loaded after the decision) stays out of core."""
     url = use_warehouse
     run_pipeline("run-1", CLEAN_DAY, CLEAN_DAY)
-    from parkops.pipeline import ingest
+    from parkops.pipeline import discovery, ingest
     from parkops.warehouse import create_warehouse_engine
 
     # Load a new file into the decided delivery without the gate deciding (as if the process died
@@ -156,13 +156,13 @@ def test_a_batch_loaded_but_not_yet_decided_is_not_published(use_warehouse, land
     loader = ingest.FileLoader(create_warehouse_engine(), "registrations", "run-2")
     loader._load_all(
         [
-            ingest.LandedFile(
+            discovery.LandedFile(
                 "registrations",
                 "2025-03-10",
                 "registrations/2025-03-10/reg_20250310_02.csv",
                 str(path),
                 path.name,
-                ingest.sha256_of(path),
+                discovery.sha256_of(path),
                 path.stat().st_size,
             )
         ]

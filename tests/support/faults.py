@@ -115,7 +115,7 @@ def backend_gone(observer: sa.Connection, pid: int) -> bool:
 
 
 def file_lock_key(feed: str, file_name: str) -> str:
-    """The key ``parkops.pipeline.ingest._lock_file`` locks a file's writes under.
+    """The key ``parkops.pipeline.versions.lock_file`` locks a file's writes under.
 
     Should it change, the trap below never sees the loader wait and fails on its timeout.
     """
@@ -325,10 +325,10 @@ def run_ingest_task(
     """The task process: ``tasks.ingest_files`` as the DAG's ingest_files task calls it."""
     import logging
 
-    from parkops.pipeline import ingest, tasks
+    from parkops.pipeline import tasks, write_plan
 
     if duckdb_write_group_rows is not None:
-        ingest.DUCKDB_WRITE_GROUP_ROWS = duckdb_write_group_rows
+        write_plan.DUCKDB_WRITE_GROUP_ROWS = duckdb_write_group_rows
 
     log = (work / f"{name}.log").open("w", encoding="utf-8")
     os.dup2(log.fileno(), 1)
@@ -471,7 +471,7 @@ def rows_of_file(url: str, tables: tuple[str, ...], source_file: str) -> dict[st
 def _hold_before_first_file_lock(barrier: Any, then_wait_for: Path | None) -> None:
     """Before the loader takes its first file lock (its pre-checks done, nothing written yet):
     wait for the other racer at ``barrier``, then, with ``then_wait_for``, until that path exists
-    (the other task finished). Matches the lock statement of ``parkops.pipeline.ingest._lock_file``
+    (the other task finished). Matches the lock statement of ``parkops.pipeline.versions.lock_file``
     through a SQLAlchemy event listener (no library code patched); PostgreSQL only."""
     from sqlalchemy import event
 

@@ -1,4 +1,4 @@
-"""Which validated files share a write transaction (``FileLoader._write_groups``).
+"""Which validated files share a write transaction (``parkops.pipeline.write_plan.write_groups``).
 
 The warehouse contents do not depend on the grouping (the integration and e2e consistency tests
 compare DuckDB, written in groups, with PostgreSQL, written file by file, and with independent
@@ -15,25 +15,22 @@ import pytest
 import sqlalchemy as sa
 
 from parkops import warehouse
-from parkops.pipeline import ingest
+from parkops.pipeline import write_plan
+from parkops.pipeline.discovery import LandedFile
+from parkops.pipeline.writer import FileWriter
 
 
-def loader(dialect: str) -> ingest.FileLoader:
-    """A loader with only what ``_write_groups`` reads: its engine's dialect."""
-    instance = ingest.FileLoader.__new__(ingest.FileLoader)
-    instance.engine = SimpleNamespace(dialect=SimpleNamespace(name=dialect))
-    return instance
-
-
-def file_write(day: str, name: str, rows: int) -> ingest._FileWrite:
-    landed = ingest.LandedFile("registrations", day, f"{day}/{name}", f"/landing/{day}/{name}", name, name, 1)
-    pending = ingest._PendingFile(landed, SimpleNamespace(unit_count=rows, unknown_columns=[]), 0.0)
-    return ingest._FileWrite(pending, [], None, ingest.FileOutcome(landed.source_file, "loaded"))
+def file_write(day: str, name: str, rows: int) -> write_plan.FileWrite:
+    landed = LandedFile("registrations", day, f"{day}/{name}", f"/landing/{day}/{name}", name, name, 1)
+    pending = write_plan.PendingFile(landed, SimpleNamespace(unit_count=rows, unknown_columns=[]), 0.0)
+    return write_plan.FileWrite(pending, [], None, write_plan.FileOutcome(landed.source_file, "loaded"))
 
 
 def grouped(dialect: str, files: list[tuple[str, str, int]]) -> list[list[str]]:
     writes = [(position, file_write(*spec)) for position, spec in enumerate(files)]
-    return [[write.pending.landed.source_file for _, write in group] for group in loader(dialect)._write_groups(writes)]
+    return [
+        [write.pending.landed.source_file for _, write in group] for group in write_plan.write_groups(writes, dialect)
+    ]
 
 
 def test_postgresql_writes_every_file_in_a_transaction_of_its_own():
@@ -42,7 +39,7 @@ def test_postgresql_writes_every_file_in_a_transaction_of_its_own():
 
 
 def test_duckdb_groups_whole_deliveries_up_to_the_row_budget(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(ingest, "DUCKDB_WRITE_GROUP_ROWS", 100)
+    monkeypatch.setattr(write_plan, "DUCKDB_WRITE_GROUP_ROWS", 100)
     files = [
         ("2025-03-01", "a.csv", 60),
         ("2025-03-01", "b.csv", 60),  # over the budget, but a delivery is never split
@@ -60,7 +57,7 @@ def test_duckdb_groups_whole_deliveries_up_to_the_row_budget(monkeypatch: pytest
 
 
 def test_duckdb_budget_of_one_row_makes_every_delivery_a_group(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(ingest, "DUCKDB_WRITE_GROUP_ROWS", 1)
+    monkeypatch.setattr(write_plan, "DUCKDB_WRITE_GROUP_ROWS", 1)
     files = [("2025-03-01", "a.csv", 5), ("2025-03-01", "b.csv", 5), ("2025-03-02", "c.csv", 5)]
     assert grouped("duckdb", files) == [["2025-03-01/a.csv", "2025-03-01/b.csv"], ["2025-03-02/c.csv"]]
 
@@ -91,11 +88,8 @@ def test_a_duckdb_group_writes_one_insert_per_table_and_keeps_unlike_frames_apar
         )
     statements: list[str] = []
     sa.event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
-    instance = loader("duckdb")
-    instance.engine = engine
-    instance._connection = None
-    instance.feed = SimpleNamespace(name="registrations")
-    instance._begin_write = lambda connection, landed, started: None
+    writer = FileWriter(engine, SimpleNamespace(name="registrations"), "run")
+    writer._begin_write = lambda connection, landed, started: None
 
     writes = []
     for day, frame in (
@@ -107,7 +101,7 @@ def test_a_duckdb_group_writes_one_insert_per_table_and_keeps_unlike_frames_apar
         write.writes = [("raw", "t", frame)]
         write.audit = {"feed": "registrations", "source_file": day, "source_sha256": "s"}
         writes.append(write)
-    outcomes = instance._write_group(writes)
+    outcomes = writer.write_group(writes)
 
     assert [outcome.status for outcome in outcomes] == ["loaded"] * 3
     inserts = [statement for statement in statements if statement.lstrip().lower().startswith("insert")]

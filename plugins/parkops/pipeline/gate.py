@@ -46,6 +46,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from parkops import warehouse
+from parkops.pipeline.versions import supersede
 from parkops.quality.personal_data import mask, masked_row_value
 from parkops.quality.rule_labels import rule_label
 
@@ -366,18 +367,14 @@ def forget_batch(
         raise QualityGateError(f"{feed_name} {delivery_date} is {status}, not held: rerun the ingest DAG instead")
     files = _current_files(connection, feed_name, delivery_date)
     for row in files:
-        keys = {"source_file": row.source_file, "source_sha256": row.source_sha256}
-        for table in raw_tables:
-            warehouse.delete_where(connection, "raw", table, keys)
-        for table in staging_tables:
-            warehouse.delete_where(connection, "staging", table, keys)
-        warehouse.delete_where(connection, "ops", "quarantine", {"feed": feed_name, **keys})
-        connection.execute(
-            sa.text(
-                "update ops.file_audit set status = 'superseded', reason = :reason where feed = :feed "
-                "and source_file = :source_file and source_sha256 = :source_sha256 and status in ('loaded', 'rejected')"
-            ),
-            {"feed": feed_name, "reason": f"read again: rerun of the held batch by {actor}", **keys},
+        supersede(
+            connection,
+            feed_name,
+            row.source_file,
+            row.source_sha256,
+            raw_tables=raw_tables,
+            staging_tables=staging_tables,
+            reason=f"read again: rerun of the held batch by {actor}",
         )
     # The next load decides anew: no covered files means "changed".
     warehouse.delete_where(connection, "ops", "quality_gate_files", {"feed": feed_name, "delivery_date": delivery_date})

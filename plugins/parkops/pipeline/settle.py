@@ -11,7 +11,7 @@ is **settled** (``config/operations.yaml``, section ``landing``; per-feed overri
   whose modification time lies in the future, as a source host's clock can put it);
 - and, for a feed with ``marker: true`` (a source system that writes ``<file>.done`` once the
   file is complete), its marker exists. Marker files are never data files: never loaded, never
-  rejected (``parkops.pipeline.ingest.discover_files`` leaves them out).
+  rejected (``parkops.pipeline.discovery.discover_files`` leaves them out).
 
 A file not settled is left in the landing area and recorded in ``ops.unsettled_files`` (its
 size, modification time, since when it has been seen so, why it is not taken). Every discovery
@@ -44,11 +44,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from parkops.ingest.catalogue import Feed
-from parkops.pipeline import ingest
+from parkops.pipeline import discovery
 
 log = logging.getLogger(__name__)
 
-MARKER_SUFFIX = ingest.MARKER_SUFFIX
+MARKER_SUFFIX = discovery.MARKER_SUFFIX
 DEFAULT_SETTLE_SECONDS = 180
 DEFAULT_MAX_WAIT_SECONDS = 300
 DEFAULT_UNSETTLED_ALERT_MINUTES = 60
@@ -170,7 +170,7 @@ def settle_verdict(
 @dataclass
 class Settler:
     """Decides, file by file, what discovery takes (:meth:`take`, the predicate of
-    ``ingest.discover_files``), and keeps what it saw of the files it leaves."""
+    ``discovery.discover_files``), and keeps what it saw of the files it leaves."""
 
     landing: Path
     landing_feed: Feed
@@ -287,7 +287,7 @@ def discover_settled_files(
     *,
     settings: LandingSettings | None = None,
     sleep: Callable[[float], None] = time.sleep,
-) -> tuple[list[ingest.LandedFile], list[Observation]]:
+) -> tuple[list[discovery.LandedFile], list[Observation]]:
     """The settled files of ``days`` and of the deliveries with unsettled files recorded, and
     the files left unsettled (recorded in ``ops.unsettled_files``)."""
     settings = settings or load_landing_settings(landing_feed.name)
@@ -305,7 +305,7 @@ def discover_settled_files(
     settler = Settler(landing, landing_feed, settings, recorded)
     waited = 0.0
     while True:
-        files = ingest.discover_files(landing, landing_feed, covered, take=settler.take)
+        files = discovery.discover_files(landing, landing_feed, covered, take=settler.take)
         wait = settler.wait_needed()
         if wait is None or waited + wait > settings.max_wait_seconds:
             break
@@ -314,7 +314,7 @@ def discover_settled_files(
         log.info("%s: waiting %.0f s for %d files to settle", landing_feed.name, wait, len(settler.unsettled))
         sleep(wait + 1)
         waited += wait + 1
-    deliveries = [delivery for _, delivery in ingest.delivery_folders(landing_feed, covered)]
+    deliveries = [delivery for _, delivery in discovery.delivery_folders(landing_feed, covered)]
     with engine.begin() as connection:
         _ensure_table(connection)  # again: an in-memory DuckDB is a new database per connection
         record_unsettled(connection, landing_feed.name, deliveries, settler.unsettled)

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from parkops.config import landing_dir
 from parkops.ingest.catalogue import feed
-from parkops.pipeline import gate, ingest, reference, settle, transform
+from parkops.pipeline import discovery, gate, ingest, reference, settle, transform
 from parkops.pipeline.errors import retry_only_transient
 from parkops.warehouse import create_warehouse_engine
 
@@ -72,7 +72,7 @@ def load_reference_data() -> dict[str, int]:
 def discover_files(feed_name: str, delivery_range: dict[str, str]) -> list[dict]:
     """The settled files of the range's delivery folders and of every earlier delivery with files
     still unsettled (``parkops.pipeline.settle``); the unsettled ones are recorded and left."""
-    days = ingest.delivery_days(
+    days = discovery.delivery_days(
         dt.date.fromisoformat(delivery_range["first"]), dt.date.fromisoformat(delivery_range["last"])
     )
     landing_feed = feed(feed_name)
@@ -81,7 +81,7 @@ def discover_files(feed_name: str, delivery_range: dict[str, str]) -> list[dict]
         files, unsettled = settle.discover_settled_files(engine, landing_dir(), landing_feed, days)
     finally:
         engine.dispose()
-    folders = ingest.delivery_folders(landing_feed, days)
+    folders = discovery.delivery_folders(landing_feed, days)
     log.info("%s: %d files in %d delivery folders under %s", feed_name, len(files), len(folders), landing_dir())
     for observation in unsettled:
         log.warning(
@@ -101,7 +101,7 @@ def ingest_files(feed_name: str, files: list[dict], run_id: str) -> dict[str, ob
     """
     engine = create_warehouse_engine()
     loader = ingest.FileLoader(engine, feed_name, run_id)
-    outcomes = loader.load_all([ingest.LandedFile(**landed) for landed in files])
+    outcomes = loader.load_all([discovery.LandedFile(**landed) for landed in files])
     for outcome in outcomes:
         log.info(
             "%s: %s, %d received, %d loaded, %d quarantined%s",

@@ -47,8 +47,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from parkops import warehouse
-from parkops.ingest.catalogue import Feed, PendingCheck, ValidationInputs, feed
-from parkops.ingest.prepared import PreparedFile, UnitFailure
+from parkops.feeds import Feed, feed
+from parkops.ingest.prepared import PendingCheck, PreparedFile, UnitFailure, ValidationInputs
 from parkops.ingest.readers import COUNTED_PARSED, FileRejected
 from parkops.pipeline.errors import SourceFilesUnread
 from parkops.pipeline.gate import BatchDecision, GateSettings, decide, load_gate_settings
@@ -147,23 +147,18 @@ def discover_files(
     return files
 
 
-def read_validation_inputs(connection: Connection) -> ValidationInputs:
+def read_validation_inputs(connection: Connection, landing_feed: Feed) -> ValidationInputs:
     classes = connection.execute(
         sa.text("select class_code, division_code, section_code from core.dim_industry_class")
     ).all()
     parks = connection.execute(sa.text("select park_name from core.dim_park")).scalars().all()
     tags = connection.execute(sa.text("select tag from core.dim_qualification_tag")).scalars().all()
-    manual_kpis = (
-        connection.execute(sa.text("select kpi_code from core.dim_kpi_target where source = 'manual_statistics'"))
-        .scalars()
-        .all()
-    )
     return ValidationInputs(
         suite_parameters={
             "industry_codes": sorted(row.class_code for row in classes),
             "park_names": sorted(parks),
             "qualification_tags": sorted(tags),
-            "manual_kpi_codes": sorted(manual_kpis),
+            **landing_feed.suite_parameters(connection),
         },
         division_sections={row.division_code: row.section_code for row in classes},
     )
@@ -294,7 +289,7 @@ class FileLoader:
         #: Files of the current load that could not be read: source file -> what went wrong.
         self._unread: dict[str, str] = {}
         with engine.begin() as connection:
-            self.inputs = read_validation_inputs(connection)
+            self.inputs = read_validation_inputs(connection, self.feed)
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[Connection]:

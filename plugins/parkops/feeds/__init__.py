@@ -4,13 +4,16 @@ Each feed is defined once, in ``parkops.feeds.<name>`` (``FEED``, a :class:`Feed
 that reads its files in ``parkops.feeds.<name>.reading``; everything else (DAGs, loader,
 transform, freshness, reports, personal data, CLI) asks this registry. README, "Adding a feed".
 
-Light on purpose (standard library and the feed definitions only): DAG files import it at parse
-time.
+The registry finds the feeds itself: every subpackage of ``parkops.feeds`` is a feed and
+defines ``FEED``. Light on purpose (standard library and the feed definitions only): DAG files
+import it at parse time.
 """
 
 from __future__ import annotations
 
-from parkops.feeds import incubator_reports, manual_statistics, registrations, visits
+import importlib
+import pkgutil
+
 from parkops.feeds.definition import Cadence, Column, Feed, Kind, ReportKind, TableContract
 
 __all__ = [
@@ -30,8 +33,14 @@ __all__ = [
     "feeds_required_by",
 ]
 
-#: Every feed, in pipeline order (ingest order, family build order, report tables).
-FEEDS: tuple[Feed, ...] = (registrations.FEED, visits.FEED, incubator_reports.FEED, manual_statistics.FEED)
+
+def _discover() -> tuple[Feed, ...]:
+    packages = [module.name for module in pkgutil.iter_modules(__path__, f"{__name__}.") if module.ispkg]
+    return tuple(sorted((importlib.import_module(package).FEED for package in packages), key=lambda each: each.order))
+
+
+#: Every feed, in pipeline order (``Feed.order``: ingest order, family build order, report tables).
+FEEDS: tuple[Feed, ...] = _discover()
 FEED_NAMES: tuple[str, ...] = tuple(each.name for each in FEEDS)
 _BY_NAME = {each.name: each for each in FEEDS}
 #: Feeds delivered per month (folders ``YYYY-MM``; their data runs through a month, not a day).

@@ -64,7 +64,7 @@ class TableContract:
     """A table a feed writes: ``staging.<name>``, validated by the suite ``expectations/<name>.json``.
 
     ``columns``: the source's columns that fill it (the contract). ``raw``: whether it has a
-    ``raw.<name>`` too (visit needs keep their raw text in ``raw.visits``).
+    ``raw.<name>`` too (visit needs do not: their text is in their visit's raw line).
     """
 
     name: str
@@ -82,6 +82,9 @@ class Feed:
     name: str
     #: The name people read (alerts, reports, UI).
     label_cn: str
+    #: Place in pipeline order (ingest order, build order of the table families, report tables):
+    #: feeds sort by it; unique. A feed comes after the feeds whose core tables it reads.
+    order: int
     #: The ingest DAG (file ``dags/<dag_id>.py``).
     dag_id: str
     #: "daily": delivery folders <YYYY-MM-DD>; "monthly": folders <YYYY-MM> (delivery date = first day).

@@ -3,7 +3,7 @@
 A file delivers **units**, the rows a person counts as received: a CSV or sheet row, or a JSON
 line. Accounting is per unit (``rows_received = rows_loaded + rows_quarantined``): a unit is
 loaded whole or quarantined whole. A unit may feed several target tables (**parts**): a visit
-line gives one ``visits`` row and one ``visit_needs`` row per need; a failure in any of them
+line gives one visit row and one need row per need; a failure in any of them
 quarantines the whole line. A unit may also depend on another (``parent``): the tenants of an
 incubator workbook are quarantined with the workbook's report row.
 """

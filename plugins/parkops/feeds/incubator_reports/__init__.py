@@ -36,6 +36,7 @@ TENANTS = TableContract("incubator_tenants", (Column("统一社会信用代码",
 FEED = Feed(
     name="incubator_reports",
     label_cn="孵化器月报",
+    order=30,
     dag_id="ingest_incubator_reports",
     cadence="monthly",
     schedule="0 11 11 * *",

@@ -7,6 +7,7 @@ from parkops.feeds.definition import Column, Feed, Kind, TableContract
 FEED = Feed(
     name="manual_statistics",
     label_cn="手工统计",
+    order=40,
     dag_id="ingest_manual_statistics",
     cadence="daily",
     schedule="0 11 * * *",

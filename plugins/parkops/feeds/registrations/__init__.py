@@ -10,6 +10,7 @@ from parkops.feeds.definition import Column, Feed, Kind, TableContract
 FEED = Feed(
     name="registrations",
     label_cn="企业登记",
+    order=10,
     dag_id="ingest_enterprise_registrations",
     cadence="daily",
     schedule="0 10 * * *",

@@ -45,6 +45,7 @@ NEEDS = TableContract(
 FEED = Feed(
     name="visits",
     label_cn="走访记录",
+    order=20,
     dag_id="ingest_visit_logs",
     cadence="daily",
     schedule="30 10 * * *",

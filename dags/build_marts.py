@@ -22,13 +22,14 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Asset, AssetAny, dag, task
 
-from parkops.assets import FEED_ASSET_URIS, MARTS_ASSET_URI
+from parkops.assets import MARTS_ASSET_URI
 from parkops.dag_factory import DEFAULT_ARGS, WAREHOUSE_WRITER_POOL, ops_links
+from parkops.feeds import FEEDS
 
 
 @dag(
     dag_id="build_marts",
-    schedule=AssetAny(*(Asset(uri) for uri in FEED_ASSET_URIS.values())),
+    schedule=AssetAny(*(Asset(each.asset_uri) for each in FEEDS)),
     start_date=pendulum.datetime(2025, 1, 1, tz="Asia/Shanghai"),
     catchup=False,
     max_active_runs=1,

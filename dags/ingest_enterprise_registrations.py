@@ -22,15 +22,9 @@ Files still being uploaded are left for a later run, which revisits their delive
 
 from __future__ import annotations
 
-from airflow.sdk import CronDataIntervalTimetable
-
 from parkops.dag_factory import ingest_dag
+from parkops.feeds import feed
 
-dag = ingest_dag(
-    dag_id="ingest_enterprise_registrations",
-    feed_name="registrations",
-    schedule=CronDataIntervalTimetable("0 10 * * *", timezone="Asia/Shanghai"),
-    catchup=False,
-    doc_md=__doc__,
-    tags=["parkops", "ingest", "registrations"],
-)
+# DAG id, schedule and tags: the feed's definition (parkops.feeds.registrations). The word airflow in
+# this comment keeps the file parsed: Airflow's safe mode skips files that do not mention it.
+dag = ingest_dag(feed("registrations"), catchup=False, doc_md=__doc__)

@@ -20,15 +20,9 @@ Files still being uploaded are left for a later run, which revisits their delive
 
 from __future__ import annotations
 
-from airflow.sdk import CronDataIntervalTimetable
-
 from parkops.dag_factory import ingest_dag
+from parkops.feeds import feed
 
-dag = ingest_dag(
-    dag_id="ingest_manual_statistics",
-    feed_name="manual_statistics",
-    schedule=CronDataIntervalTimetable("0 11 * * *", timezone="Asia/Shanghai"),
-    catchup=False,
-    doc_md=__doc__,
-    tags=["parkops", "ingest"],
-)
+# DAG id, schedule and tags: the feed's definition (parkops.feeds.manual_statistics). The word airflow in
+# this comment keeps the file parsed: Airflow's safe mode skips files that do not mention it.
+dag = ingest_dag(feed("manual_statistics"), catchup=False, doc_md=__doc__)

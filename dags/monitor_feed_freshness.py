@@ -2,8 +2,8 @@
 ### 数据到达监控 — feed freshness monitor
 
 Every 30 minutes, checks that each feed's latest due delivery has arrived and loaded, by the
-deadlines of ``config/operations.yaml`` (section ``freshness``, Asia/Shanghai): registrations of
-day D by 09:00 on D + 1, visits by 10:00 on D + 1, incubator reports of month M by the 10th of
+deadlines of ``config/operations.yaml`` (section ``freshness``, Asia/Shanghai): 企业登记 of
+day D by 09:00 on D + 1, 走访记录 by 10:00 on D + 1, incubator reports of month M by the 10th of
 M + 1 at 23:59; what arrived must then be loaded within ``load_grace_minutes`` (the ingest DAGs
 run after those deadlines). A missed deadline opens an incident in ``ops.feed_incidents`` and alerts the data
 engineers once (e-mail and group robots, section ``alerts``): what is missing, and what there is

@@ -25,10 +25,10 @@ from __future__ import annotations
 
 from airflow.sdk import Asset, Param, dag, task
 
-from parkops.assets import FEED_ASSET_URIS
 from parkops.dag_factory import DEFAULT_ARGS, WAREHOUSE_WRITER_POOL, ops_links, quality_gate_outcome
+from parkops.feeds import FEED_NAMES, FEEDS
 
-FEED_ASSETS = {feed_name: Asset(uri) for feed_name, uri in FEED_ASSET_URIS.items()}
+FEED_ASSETS = {each.name: Asset(each.asset_uri) for each in FEEDS}
 
 
 @dag(
@@ -38,7 +38,7 @@ FEED_ASSETS = {feed_name: Asset(uri) for feed_name, uri in FEED_ASSET_URIS.items
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
     params={
-        "feed": Param("registrations", enum=sorted(FEED_ASSET_URIS), description="Feed of the held batch"),
+        "feed": Param(FEED_NAMES[0], enum=sorted(FEED_NAMES), description="Feed of the held batch"),
         "delivery_date": Param(
             "",
             type="string",

@@ -5,7 +5,7 @@ On the 1st of each month at 09:00 Asia/Shanghai (``config/reports.yaml``), the r
 previous month starts waiting: the report goes out once that month's incubator reports are in
 (every incubator that reported for the month before has reported; they arrive by the 10th and
 load on the 11th) or on the configured cut-off day (``cutoff_day``, the 15th), whichever comes
-first, and says which. It also needs registrations and visits covering the month and the marts
+first, and says which. It also needs 企业登记 and 走访记录 covering the month and the marts
 rebuilt from every file loaded; still stale at ``wait_until`` on the cut-off day, it e-mails the
 data engineers why, sends nothing to leadership and fails without retrying.
 

@@ -8,7 +8,7 @@ the daily new tech enterprises chart with the 200/day line and the rolling 30-da
 park ranking, needs and 共性诉求 of the week, incubators, and a data-quality footer; the detail
 tables as an Excel attachment.
 
-``wait_for_data`` waits (reschedule mode) until registrations and visits cover the whole week
+``wait_for_data`` waits (reschedule mode) until the feeds it needs (企业登记 and 走访记录) cover the whole week
 and ``build_marts`` has rebuilt the marts from every file loaded (Sunday's data loads on Monday
 at 10:00). Still stale at ``wait_until`` (14:00): it e-mails the data engineers why, sends
 nothing to leadership, and fails without retrying. ``send_report`` archives the report

@@ -25,6 +25,7 @@ import unicodedata
 
 import sqlalchemy as sa
 
+from parkops.feeds import FEED_NAMES
 from parkops.ops.health import (  # shared with the UI plugin's health page
     format_number,
     health_headers,
@@ -35,7 +36,7 @@ from parkops.ops.health import (  # shared with the UI plugin's health page
 from parkops.report import formatting as fmt
 from parkops.warehouse import create_warehouse_engine, fetch_frame
 
-FEED_CHOICES = ("registrations", "visits", "incubator_reports", "manual_statistics")
+FEED_CHOICES = FEED_NAMES
 WINDOW_NAMES = {"day": "当日", "rolling_30d": "近30日", "month_to_date": "本月", "year_to_date": "本年累计"}
 #: ``ops.file_audit.status`` as the file list shows it.
 FILE_STATUS_LABELS = {
@@ -407,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
     progress_parser = commands.add_parser("progress", help="KPI progress table")
     progress_parser.add_argument("--as-of", help="as-of date (YYYY-MM-DD); default: the latest")
     files_parser = commands.add_parser("files", help="file audit of a feed")
-    files_parser.add_argument("--feed", default="registrations")
+    files_parser.add_argument("--feed", default=FEED_NAMES[0])
     health_parser = commands.add_parser("health", help="pipeline health per feed, open freshness incidents")
     health_parser.add_argument("--days", type=int, default=30, help="window of the load statistics (default 30)")
     health_parser.add_argument("--json", action="store_true", help="print JSON for scripts")

@@ -3,7 +3,7 @@
 | variable | default | meaning |
 |---|---|---|
 | ``PARKOPS_HOME`` | the project checkout | where relative paths below are resolved |
-| ``PARKOPS_LANDING_DIR`` | ``data/landing`` | landing root with ``registrations/<YYYY-MM-DD>/`` etc. |
+| ``PARKOPS_LANDING_DIR`` | ``data/landing`` | landing root with ``<feed>/<YYYY-MM-DD>/`` etc. |
 | ``PARKOPS_WAREHOUSE_URL`` | ``duckdb:///<home>/data/warehouse/parkops.duckdb`` | SQLAlchemy URL of the warehouse |
 """
 

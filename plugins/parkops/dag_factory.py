@@ -1,6 +1,6 @@
 """The one shape of every ingest DAG, so each DAG file states only what differs (feed, schedule, docs).
 
-Imported at DAG parse time: only ``airflow.sdk``, ``pendulum``, ``parkops.assets`` and
+Imported at DAG parse time: only ``airflow.sdk``, ``pendulum``, ``parkops.feeds`` and
 ``parkops.ops.notifier`` (which reads its configuration only when a task fails); every task
 imports its callables from ``parkops.pipeline.tasks`` when it runs.
 """
@@ -12,7 +12,7 @@ import datetime as dt
 import pendulum
 from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, Param, dag, task
 
-from parkops.assets import FEED_ASSET_URIS
+from parkops.feeds import Feed
 from parkops.ops.notifier import failure_callbacks
 
 WAREHOUSE_WRITER_POOL = "warehouse_writer"
@@ -66,28 +66,27 @@ def quality_gate_outcome(feed_name: str, summary: dict[str, object]) -> dict[str
         raise failure from held
 
 
-def ingest_dag(
-    *,
-    dag_id: str,
-    feed_name: str,
-    schedule: CronDataIntervalTimetable,
-    doc_md: str,
-    tags: list[str],
-    catchup: bool = False,
-    delivery_unit: str = "day (YYYY-MM-DD)",
-) -> DAG:
-    """resolve range, reference data (DDL) -> discover -> ingest, updating the feed's staging asset."""
-    feed_asset = Asset(FEED_ASSET_URIS[feed_name])
+#: What ``delivery_from``/``delivery_to`` take, per cadence.
+DELIVERY_UNITS = {"daily": "day (YYYY-MM-DD)", "monthly": "month (YYYY-MM) or day (YYYY-MM-DD)"}
+
+
+def ingest_dag(feed: Feed, *, doc_md: str, catchup: bool = False) -> DAG:
+    """resolve range, reference data (DDL) -> discover -> ingest, updating the feed's staging asset.
+
+    DAG id, schedule (Asia/Shanghai) and tags are the feed's (``parkops.feeds``).
+    """
+    feed_name = feed.name
+    feed_asset = Asset(feed.asset_uri)
 
     @dag(
-        dag_id=dag_id,
-        schedule=schedule,
+        dag_id=feed.dag_id,
+        schedule=CronDataIntervalTimetable(feed.schedule, timezone="Asia/Shanghai"),
         start_date=pendulum.datetime(2025, 1, 1, tz="Asia/Shanghai"),
         catchup=catchup,
         max_active_runs=1,
         default_args=DEFAULT_ARGS,
-        params=delivery_params(delivery_unit),
-        tags=tags,
+        params=delivery_params(DELIVERY_UNITS[feed.cadence]),
+        tags=list(feed.tags),
         doc_md=doc_md + ops_links(feed_name),
     )
     def ingest():

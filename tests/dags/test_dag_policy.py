@@ -114,13 +114,14 @@ def test_feed_dags_cover_a_period_and_write_through_the_pool(dagbag, dag_id, exp
 
 
 def test_build_marts_is_scheduled_on_every_feed_asset(dagbag):
-    from parkops.assets import FEED_ASSET_URIS, MARTS_ASSET_URI
+    from parkops.assets import MARTS_ASSET_URI
+    from parkops.feeds import FEEDS
 
     dag = dagbag.dags["build_marts"]
     scheduled_on = {asset.uri for asset in dag.timetable.asset_condition.objects}
-    assert scheduled_on == set(FEED_ASSET_URIS.values())
+    assert scheduled_on == {each.asset_uri for each in FEEDS}
     producers = {outlet.uri for other in dagbag.dags.values() for task in other.tasks for outlet in task.outlets}
-    assert set(FEED_ASSET_URIS.values()) <= producers
+    assert {each.asset_uri for each in FEEDS} <= producers
     (rebuild,) = [task for task in dag.tasks if task.task_id == "rebuild"]
     assert rebuild.pool == "warehouse_writer"
     assert [outlet.uri for outlet in rebuild.outlets] == [MARTS_ASSET_URI]
@@ -138,12 +139,12 @@ def test_ingest_runs_end_with_the_quality_gate(dagbag, dag_id):
 
 
 def test_release_held_batch_is_manual_writes_through_the_pool_and_updates_every_feed(dagbag):
-    from parkops.assets import FEED_ASSET_URIS
+    from parkops.feeds import FEEDS
 
     dag = dagbag.dags["release_held_batch"]
     assert dag.timetable.__class__.__name__ == "NullTimetable"  # schedule=None: triggered by a person
     assert set(dag.params.keys()) == {"feed", "delivery_date", "action", "requested_by", "reason"}
     release = dag.get_task("release_or_rerun")
     assert release.pool == "warehouse_writer"
-    assert {outlet.uri for outlet in release.outlets} == set(FEED_ASSET_URIS.values())
+    assert {outlet.uri for outlet in release.outlets} == {each.asset_uri for each in FEEDS}
     assert dag.get_task("check_quality_gate").upstream_task_ids == {"release_or_rerun"}

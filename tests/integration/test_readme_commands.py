@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from parkops.ingest.catalogue import FEED_NAMES
+from parkops.feeds import FEED_NAMES
 from parkops.ops.freshness import feed_label
 from parkops.quality.rule_labels import rule_label
 from parkops.warehouse import create_warehouse_engine, fetch_frame

@@ -26,7 +26,7 @@ from support.landing import generate_registrations, write_registration_delivery
 from support.pipeline import rows, run_pipeline, snapshot_diff
 from support.smtp import smtp_server
 
-from parkops.ingest.catalogue import feed
+from parkops.feeds import feed
 from parkops.ops.config import DEFAULT_CONFIG
 from parkops.ops.freshness import check_freshness, shanghai_naive
 from parkops.pipeline import settle

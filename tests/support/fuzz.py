@@ -25,10 +25,10 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from parkops.ingest.catalogue import ValidationInputs
-from parkops.ingest.feeds import MANUAL_STATISTICS, REGISTRATIONS
-from parkops.ingest.incubators import INCUBATOR_REPORTS, REPORT_SHEET, TENANT_SHEET
-from parkops.ingest.prepared import PreparedFile
+from parkops.feeds import feed
+from parkops.feeds.incubator_reports import REPORTS
+from parkops.feeds.incubator_reports.reading import REPORT_SHEET, TENANT_SHEET
+from parkops.ingest.prepared import PreparedFile, ValidationInputs
 from parkops.ingest.readers import FileRejected
 from parkops.pipeline.reference import seed_frame
 
@@ -259,7 +259,7 @@ def incubator_workbooks(draw: st.DrawFn) -> bytes:
     report_title = draw(st.sampled_from((REPORT_SHEET, f" {REPORT_SHEET} ", "Sheet1", "月报2")))
     report = workbook.active
     report.title = report_title
-    report_headers = [column.header for column in INCUBATOR_REPORTS.columns]
+    report_headers = [column.header for column in REPORTS.columns]
     rows = draw(sheet_rows(report_headers, max_rows=2))
     if draw(st.booleans()):
         rows = rows[:2]  # the usual shape: header and one report row
@@ -345,8 +345,10 @@ def jsonl_files(draw: st.DrawFn) -> bytes:
     return data
 
 
-REGISTRATION_HEADERS = [column.header for column in REGISTRATIONS.columns]
-MANUAL_STATISTICS_HEADERS = [column.header for column in MANUAL_STATISTICS.columns]
+REGISTRATION_HEADERS = [column.header for column in feed("registrations").contract("registrations").columns]
+MANUAL_STATISTICS_HEADERS = [
+    column.header for column in feed("manual_statistics").contract("manual_statistics").columns
+]
 
 
 def seed_validation_inputs() -> ValidationInputs:

@@ -17,8 +17,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from support import fuzz
 
+from parkops.feeds import feed
 from parkops.ingest import normalise
-from parkops.ingest.catalogue import feed
 from parkops.ingest.readers import FileRejected
 
 INPUTS = fuzz.seed_validation_inputs()
@@ -215,11 +215,12 @@ def test_incubator_report_row_wider_than_its_header_quarantines_the_tenants_with
     its tenants, which are quarantined with it (found by the workbook fuzz: an IndexError)."""
     from openpyxl import Workbook
 
-    from parkops.ingest.incubators import INCUBATOR_REPORTS, REPORT_SHEET, TENANT_SHEET
+    from parkops.feeds.incubator_reports import REPORTS
+    from parkops.feeds.incubator_reports.reading import REPORT_SHEET, TENANT_SHEET
 
     workbook = Workbook()
     workbook.active.title = REPORT_SHEET
-    headers = [column.header for column in INCUBATOR_REPORTS.columns]
+    headers = [column.header for column in REPORTS.columns]
     workbook.active.append(headers)
     workbook.active.append(["x"] * (len(headers) + 1))
     tenants = workbook.create_sheet(TENANT_SHEET)

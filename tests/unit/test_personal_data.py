@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from parkops.ingest.catalogue import FEED_NAMES
-from parkops.ingest.feeds import REGISTRATIONS
-from parkops.ingest.visits import NEED_FIELDS, NEEDS_KEY, VISIT_FIELDS, parse_visit_line
+from parkops.feeds import FEED_NAMES, feed
+from parkops.feeds.visits import NEEDS_KEY
+from parkops.feeds.visits.reading import NEED_FIELDS, VISIT_FIELDS, parse_visit_line
 from parkops.quality.personal_data import MASK, PERSONAL_COLUMNS, is_personal, mask, masked_row_value
 
 NAME, MOBILE, ID_NUMBER = "李秀英", "13912345678", "31011519850302123X"
@@ -17,7 +17,9 @@ NAME, MOBILE, ID_NUMBER = "李秀英", "13912345678", "31011519850302123X"
 def test_the_personal_columns_are_columns_of_the_feed_contracts():
     assert set(PERSONAL_COLUMNS) == set(FEED_NAMES)
     contract = {
-        "registrations": {column.name: column.header for column in REGISTRATIONS.columns},
+        "registrations": {
+            column.name: column.header for column in feed("registrations").contract("registrations").columns
+        },
         "visits": {*VISIT_FIELDS, *NEED_FIELDS, NEEDS_KEY},
     }
     assert PERSONAL_COLUMNS["registrations"] == {

@@ -18,7 +18,7 @@ from support.bombs import (
     zip_bomb_workbook,
 )
 
-from parkops.ingest.incubators import REPORT_SHEET, TENANT_SHEET
+from parkops.feeds.incubator_reports.reading import REPORT_SHEET, TENANT_SHEET
 
 
 def test_a_single_cell_at_all1048576_is_refused_not_allocated(tmp_path: Path) -> None:

@@ -3,9 +3,11 @@ import datetime as dt
 import openpyxl
 import pytest
 
-from parkops.ingest.feeds import REGISTRATIONS, map_headers, prepare_table
+from parkops.feeds import feed
 from parkops.ingest.readers import FileRejected, decode_text, read_table
+from parkops.ingest.tabular import map_headers, prepare_table
 
+REGISTRATION_COLUMNS = feed("registrations").contract("registrations").columns
 HEADER = "统一社会信用代码,企业名称,事件类型,事件日期,成立日期"
 ROW = "91310115MA1K3BTP2B,上海测试科技有限公司,设立,2025/3/5,20250305"
 
@@ -89,14 +91,14 @@ def test_unsupported_type_is_rejected(tmp_path):
 
 def test_missing_required_column_names_the_column():
     with pytest.raises(FileRejected) as rejected:
-        map_headers(REGISTRATIONS, ["统一社会信用代码", "企业名称", "事件类型", "成立日期"])
+        map_headers(REGISTRATION_COLUMNS, ["统一社会信用代码", "企业名称", "事件类型", "成立日期"])
     assert rejected.value.rule == "missing_required_column"
     assert "事件日期" in rejected.value.reason
 
 
 def test_duplicate_column_is_rejected():
     with pytest.raises(FileRejected) as rejected:
-        map_headers(REGISTRATIONS, [*HEADER.split(","), "企业名称"])
+        map_headers(REGISTRATION_COLUMNS, [*HEADER.split(","), "企业名称"])
     assert rejected.value.rule == "duplicate_column"
 
 
@@ -107,7 +109,7 @@ def test_headers_any_order_ascii_parentheses_and_unknown_columns(tmp_path):
         '说明,2025/3/5,2025年3月5日,设立,上海测试科技有限公司,９１３１０１１５MA1K3BTP2B, "1,000",,张江核心园,6520\n',
         encoding="utf-8",
     )
-    prepared = prepare_table(REGISTRATIONS, read_table(path), "2025-03-06", {"65": "I"})
+    prepared = prepare_table(REGISTRATION_COLUMNS, read_table(path), "2025-03-06", {"65": "I"})
     row = prepared.normalised.loc[2]
     assert row["uscc"] == "91310115MA1K3BTP2B"
     assert row["event_date"] == row["established_date"] == "2025-03-05"

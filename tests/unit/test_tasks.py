@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from parkops.assets import FEED_ASSET_URIS
+from parkops.feeds import feed
 from parkops.pipeline.tasks import feed_changed, plan_families
 
 
@@ -11,22 +11,22 @@ def test_a_manual_run_rebuilds_every_family():
 
 
 def test_registrations_also_rebuild_the_families_they_link():
-    events = [(FEED_ASSET_URIS["registrations"], {"changed": True})]
+    events = [(feed("registrations").asset_uri, {"changed": True})]
     assert plan_families(events) == ["registrations", "visits", "incubator_reports"]
 
 
 def test_only_changed_feeds_count_and_unknown_assets_are_ignored():
     events = [
-        (FEED_ASSET_URIS["visits"], {"changed": False}),
-        (FEED_ASSET_URIS["manual_statistics"], {"changed": True}),
+        (feed("visits").asset_uri, {"changed": False}),
+        (feed("manual_statistics").asset_uri, {"changed": True}),
         ("parkops://elsewhere", {"changed": True}),
     ]
     assert plan_families(events) == ["manual_statistics"]
-    assert plan_families([(FEED_ASSET_URIS["visits"], {"changed": False})]) == []
+    assert plan_families([(feed("visits").asset_uri, {"changed": False})]) == []
 
 
 def test_an_event_without_extra_counts_as_a_change():
-    assert plan_families([(FEED_ASSET_URIS["visits"], {})]) == ["visits"]
+    assert plan_families([(feed("visits").asset_uri, {})]) == ["visits"]
 
 
 def test_only_loaded_or_rejected_files_change_staging():

@@ -3,7 +3,7 @@
 A file delivers **units**, the rows a person counts as received: a CSV or sheet row, or a JSON
 line. Accounting is per unit (``rows_received = rows_loaded + rows_quarantined``): a unit is
 loaded whole or quarantined whole. A unit may feed several target tables (**parts**): a visit
-line gives one ``visits`` row and one ``visit_needs`` row per need; a failure in any of them
+line gives one visit row and one need row per need; a failure in any of them
 quarantines the whole line. A unit may also depend on another (``parent``): the tenants of an
 incubator workbook are quarantined with the workbook's report row.
 """
@@ -12,9 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
 
 
 @dataclass
@@ -81,3 +86,29 @@ class PreparedFile:
 
 def positions(count: int) -> pd.RangeIndex:
     return pd.RangeIndex(count)
+
+
+@dataclass
+class ValidationInputs:
+    """Reference values the suites check against, read from the warehouse once per run."""
+
+    suite_parameters: dict[str, object]
+    division_sections: dict[str, str]
+
+
+@dataclass
+class PendingCheck:
+    """A file awaiting its cross-row check: what it holds and which units already failed."""
+
+    source_file: str
+    file_name: str
+    delivery_date: str
+    prepared: PreparedFile
+    failed_units: set[int] = field(default_factory=set)
+
+
+#: A feed's ``reading.cross_check``: (connection, files of the batch in load order) -> new failures per file position.
+CrossCheck = Callable[["Connection", list[PendingCheck]], dict[int, list[UnitFailure]]]
+#: A feed's ``reading.prepare``: (path, delivery date, inputs, the file's bytes when already read:
+#: parsed instead of the path) -> prepared file.
+Preparer = Callable[[Path, str, ValidationInputs, bytes | None], PreparedFile]

@@ -754,7 +754,7 @@ def read_json_lines(
     # Lines end at LF only (a trailing CR dropped): str.splitlines() would also break at U+2028,
     # U+0085, form feed and others, which JSON allows unescaped inside strings.
     lines = [(number, line.removesuffix("\r")) for number, line in enumerate(text.split("\n"), start=1) if line.strip()]
-    # An export without lines is a day without visits, not a broken file: it loads with 0 rows.
+    # An export without lines is a day without records, not a broken file: it loads with 0 rows.
     return lines, encoding
 
 

@@ -48,8 +48,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
 
+from parkops.feeds import FEED_NAMES, FEEDS, MONTHLY_FEEDS, feed_label_cn
 from parkops.ops.config import OperationsConfigError, load_section
-from parkops.report.readiness import FEED_NAMES_CN
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -63,7 +63,8 @@ INCIDENT_KIND = "late_delivery"
 UNSETTLED_KIND = "unsettled_file"
 #: Unsettled files named in an alert; the rest are counted.
 NAMED_UNSETTLED_FILES = 5
-MONTHLY_FEED = "incubator_reports"
+#: The monthly feed (its completeness is judged per incubator, below); one today.
+(MONTHLY_FEED,) = MONTHLY_FEEDS
 DAILY_KEYS = {"due_time", "load_grace_minutes"}
 MONTHLY_KEYS = {"due_day", "due_time", "load_grace_minutes"}
 #: Minutes after the arrival deadline by which a delivery that arrived must be loaded.
@@ -76,12 +77,7 @@ DESCRIBED_DELIVERIES = 3
 NAMED_INCUBATORS = 20
 
 #: feed -> the DAG that ingests it (where to look when files landed but were not loaded).
-INGEST_DAG_IDS = {
-    "registrations": "ingest_enterprise_registrations",
-    "visits": "ingest_visit_logs",
-    "incubator_reports": "ingest_incubator_reports",
-    "manual_statistics": "ingest_manual_statistics",
-}
+INGEST_DAG_IDS = {each.name: each.dag_id for each in FEEDS}
 
 Cadence = Literal["daily", "monthly"]
 Change = Literal["opened", "resolved"]
@@ -107,7 +103,7 @@ class FreshnessRule:
 
 def feed_label(feed: str) -> str:
     """``企业登记（registrations）``: the Chinese name for people, the identifier as it is."""
-    return f"{FEED_NAMES_CN.get(feed, feed)}（{feed}）"
+    return f"{feed_label_cn(feed)}（{feed}）"
 
 
 def _due_time(path: Path, key: str, value: object) -> dt.time:
@@ -125,14 +121,12 @@ def _due_time(path: Path, key: str, value: object) -> dt.time:
 
 def parse_freshness_rules(path: Path, section: dict) -> list[FreshnessRule]:
     """The rules of a ``freshness`` section, in file order; an invalid entry is an error naming ``path`` and its key."""
-    from parkops.ingest.catalogue import FEED_NAMES, feed
-
     rules = []
     for name, entry in section.items():
         key = f"freshness.{name}"
         if name not in FEED_NAMES:
             raise OperationsConfigError(f"{path}: {key}: unknown feed (known: {', '.join(FEED_NAMES)})")
-        cadence: Cadence = "monthly" if feed(name).cadence == "monthly" else "daily"
+        cadence: Cadence = "monthly" if name in MONTHLY_FEEDS else "daily"
         allowed = MONTHLY_KEYS if cadence == "monthly" else DAILY_KEYS
         if not isinstance(entry, dict):
             raise OperationsConfigError(f"{path}: {key} must be a mapping with {', '.join(sorted(allowed))}")

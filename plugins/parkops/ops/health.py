@@ -121,7 +121,7 @@ def held_batches(connection: sa.Connection) -> list[dict]:
 def pipeline_health(days: int = 30, *, now: dt.datetime | None = None) -> dict:
     """What ``health`` shows, as data (the ``--json`` document). ``now``: aware, default the clock."""
     from parkops.config import landing_dir, warehouse_url
-    from parkops.ingest.catalogue import FEED_NAMES, feed
+    from parkops.feeds import FEED_NAMES, feed
     from parkops.ops import freshness
 
     now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(tzinfo=None)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from parkops.ingest.catalogue import Feed
+from parkops.feeds import Feed
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from parkops.ingest.catalogue import Feed, PendingCheck, ValidationInputs, feed
-from parkops.ingest.prepared import UnitFailure
+from parkops.feeds import Feed, feed
+from parkops.ingest.prepared import PendingCheck, UnitFailure, ValidationInputs
 from parkops.ingest.readers import FileRejected
 from parkops.pipeline.discovery import LandedFile
 from parkops.pipeline.errors import SourceFilesUnread
@@ -46,23 +46,18 @@ log = logging.getLogger(__name__)
 VALIDATION_BATCH_ROWS = 200_000
 
 
-def read_validation_inputs(connection: Connection) -> ValidationInputs:
+def read_validation_inputs(connection: Connection, landing_feed: Feed) -> ValidationInputs:
     classes = connection.execute(
         sa.text("select class_code, division_code, section_code from core.dim_industry_class")
     ).all()
     parks = connection.execute(sa.text("select park_name from core.dim_park")).scalars().all()
     tags = connection.execute(sa.text("select tag from core.dim_qualification_tag")).scalars().all()
-    manual_kpis = (
-        connection.execute(sa.text("select kpi_code from core.dim_kpi_target where source = 'manual_statistics'"))
-        .scalars()
-        .all()
-    )
     return ValidationInputs(
         suite_parameters={
             "industry_codes": sorted(row.class_code for row in classes),
             "park_names": sorted(parks),
             "qualification_tags": sorted(tags),
-            "manual_kpi_codes": sorted(manual_kpis),
+            **landing_feed.suite_parameters(connection),
         },
         division_sections={row.division_code: row.section_code for row in classes},
     )
@@ -109,7 +104,7 @@ class FileLoader:
         #: Files of the current load that could not be read: source file -> what went wrong.
         self._unread: dict[str, str] = {}
         with engine.begin() as connection:
-            self.inputs = read_validation_inputs(connection)
+            self.inputs = read_validation_inputs(connection, self.feed)
 
     def load_all(self, files: list[LandedFile]) -> list[FileOutcome]:
         """Load files in order; outcomes in the same order as ``files``.

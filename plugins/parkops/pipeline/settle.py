@@ -43,7 +43,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from parkops.ingest.catalogue import Feed
+from parkops.feeds import Feed
 from parkops.pipeline import discovery
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from dataclasses import asdict
 from zoneinfo import ZoneInfo
 
 from parkops.config import landing_dir
-from parkops.ingest.catalogue import feed
+from parkops.feeds import FEEDS, families_rebuilt_by, feed, feed_label_cn, feed_of_asset
 from parkops.pipeline import discovery, gate, ingest, reference, settle, transform
 from parkops.pipeline.errors import retry_only_transient
 from parkops.warehouse import create_warehouse_engine
@@ -138,8 +138,6 @@ def check_quality_gate(feed_name: str, summary: dict[str, object]) -> dict[str, 
     Raises :class:`QualityGateHeld`, whose message names the held deliveries and whose
     ``alert_lines`` give, per batch, the counts, the top failing rules and sample rows.
     """
-    from parkops.report.readiness import FEED_NAMES_CN
-
     held = list(summary.get("held") or [])
     published = int(summary.get("batches_published", 0)) + int(summary.get("batches_released", 0))
     if not held:
@@ -147,7 +145,7 @@ def check_quality_gate(feed_name: str, summary: dict[str, object]) -> dict[str, 
         return {"held": 0, "published": published}
     days = ", ".join(batch["delivery_date"] for batch in held)
     message = (
-        f"质量闸门扣留 {FEED_NAMES_CN.get(feed_name, feed_name)}（{feed_name}）{len(held)} 个批次：{days}；"
+        f"质量闸门扣留 {feed_label_cn(feed_name)}（{feed_name}）{len(held)} 个批次：{days}；"
         "这些交付的数据未进入 core / mart（处理：README「Runbook: a held batch」，DAG release_held_batch）"
     )
     lines: list[str] = []
@@ -217,14 +215,8 @@ def build_data_docs() -> str:
     return str(site / "index.html")
 
 
-#: Feed -> families whose core/mart read it. Registrations feed the enterprise links of the
-#: visits and incubator tenants (enterprise_known), so they rebuild those families too.
-FAMILIES_READING_FEED = {
-    "registrations": ("registrations", "visits", "incubator_reports"),
-    "visits": ("visits",),
-    "incubator_reports": ("incubator_reports",),
-    "manual_statistics": ("manual_statistics",),
-}
+#: Feed -> families whose core/mart read it (its own, and those whose core reads its core: ``Feed.reads_core_of``).
+FAMILIES_READING_FEED = {each.name: families_rebuilt_by(each.name) for each in FEEDS}
 
 
 def plan_families(triggering_events: list[tuple[str, dict]]) -> list[str]:
@@ -233,8 +225,6 @@ def plan_families(triggering_events: list[tuple[str, dict]]) -> list[str]:
     A manual run (no triggering event) rebuilds everything. An event whose ``extra`` says the
     load changed nothing (every file already loaded) asks for no rebuild.
     """
-    from parkops.assets import feed_of_asset
-
     if not triggering_events:
         return list(FAMILIES_READING_FEED)
     families: set[str] = set()

@@ -23,44 +23,25 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from parkops import warehouse
+from parkops.feeds import FEEDS
 
 log = logging.getLogger(__name__)
 
-#: Registrations (feed 1).
-REGISTRATIONS_CORE = ("fct_registration_events", "dim_enterprise")
-REGISTRATIONS_MART = ("daily_new_tech_enterprises", "new_tech_per_day_windows")
-#: Visits and needs (feed 2). Order matters: each table reads the ones before it.
-VISITS_CORE = ("fct_visits", "dim_visitor", "fct_need_records", "fct_need_status_changes")
-VISITS_MART = (
-    "staff_week_visits",
-    "visits_per_staff_week",
-    "key_enterprise_coverage",
-    "recurring_needs",
-    "need_status",
-    "needs_resolution",
-    "agent_services",
-)
-#: Incubator monthly reports (feed 3).
-INCUBATORS_CORE = ("fct_incubator_reports", "dim_incubator", "fct_incubator_tenants")
-INCUBATORS_MART = ("incubator_monthly", "high_quality_incubators")
-#: Manual statistics: read by kpi_target_progress only.
-MANUAL_CORE = ("fct_manual_statistics",)
-MANUAL_MART: tuple[str, ...] = ()
 #: Read every family: rebuilt by every build_families call, after the families' own tables.
 SHARED_OPS = ("unknown_enterprise_references",)
 SHARED_MART = ("kpi_target_progress", "park_evaluation")
 
-#: family (named after the feed it reads) -> (core tables, mart tables), in build order.
+#: family (named after the feed it reads) -> (core tables, mart tables), in build order (``parkops.feeds``).
 FAMILIES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "registrations": (REGISTRATIONS_CORE, REGISTRATIONS_MART),
-    "visits": (VISITS_CORE, VISITS_MART),
-    "incubator_reports": (INCUBATORS_CORE, INCUBATORS_MART),
-    "manual_statistics": (MANUAL_CORE, MANUAL_MART),
+    each.name: (each.core_models, each.mart_models) for each in FEEDS
 }
-#: Families whose core tables read another family's: visits and incubator tenants look USCCs up
-#: in core.dim_enterprise_current (enterprise_known, key enterprises by tag), so rebuilding
-#: registrations rebuilds them too; otherwise their flags would describe the old registry.
-DEPENDENTS: dict[str, tuple[str, ...]] = {"registrations": ("visits", "incubator_reports")}
+#: Families whose core tables read another family's (``Feed.reads_core_of``): rebuilding that
+#: family rebuilds them too; otherwise their flags (e.g. enterprise_known) would describe old data.
+DEPENDENTS: dict[str, tuple[str, ...]] = {
+    each.name: dependents
+    for each in FEEDS
+    if (dependents := tuple(other.name for other in FEEDS if each.name in other.reads_core_of))
+}
 
 
 def build_tables(engine: Engine, layer: str, tables: tuple[str, ...]) -> dict[str, int]:

@@ -16,7 +16,7 @@ import pandas as pd
 from sqlalchemy.engine import Connection, Engine
 
 from parkops import warehouse
-from parkops.ingest.catalogue import Feed
+from parkops.feeds import Feed
 from parkops.ingest.readers import FileRejected
 from parkops.pipeline import versions
 from parkops.pipeline.discovery import LandedFile

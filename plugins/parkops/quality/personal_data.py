@@ -1,7 +1,7 @@
 """Personal data in the feeds: which columns hold it, and the one way to mask it for display.
 
-**Personal columns** (the one list; the feed contracts in ``parkops.ingest``, the suites in
-``expectations/`` and README name the same columns): a person's name, phone number or free text a
+**Personal columns** (each feed's ``personal_columns`` in ``parkops.feeds``; the feed contracts there,
+the suites in ``expectations/`` and README name the same columns): a person's name, phone number or free text a
 person wrote about themselves or others. Their values live in ``raw``, ``staging`` and
 ``ops.quarantine`` (pipeline role only) and on the quarantined-row pages of the UI plugin, which
 need the personal-data permission (README, "Who sees personal data"). They never appear in a
@@ -12,7 +12,7 @@ it. It hides the given values of personal columns and, in any text, whatever loo
 mobile number (``1[3-9]`` and 9 digits, optionally ``+86``) or a resident ID number (17 digits and
 a digit or X): a phone typed into an address or a need description is hidden as well.
 
-Light on purpose (``re`` only): the alerts and the UI plugin import it.
+Light on purpose (``re`` and the feed registry only): the alerts and the UI plugin import it.
 """
 
 from __future__ import annotations
@@ -20,19 +20,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from parkops.feeds import FEEDS
+
 #: feed -> personal column (as ``ops.quarantine.column_name`` names it) -> the contract's header.
-PERSONAL_COLUMNS: dict[str, dict[str, str]] = {
-    "registrations": {"legal_representative": "法定代表人", "contact_phone": "联系电话"},
-    "visits": {
-        "visitor_name": "走访人员姓名",
-        # The needs of a visit line as received (a list of objects; quarantined whole when it is
-        # not one) and each need's free-text description.
-        "needs": "诉求",
-        "description": "诉求描述",
-    },
-    "incubator_reports": {},
-    "manual_statistics": {},
-}
+PERSONAL_COLUMNS: dict[str, dict[str, str]] = {each.name: dict(each.personal_columns) for each in FEEDS}
 
 #: Every personal column name, for code that knows the column but not the feed (a suite's table).
 PERSONAL_COLUMN_NAMES: frozenset[str] = frozenset(name for columns in PERSONAL_COLUMNS.values() for name in columns)

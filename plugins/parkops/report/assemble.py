@@ -16,6 +16,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from parkops.config import seeds_dir, sql_dir
+from parkops.feeds import FEED_NAMES, FEEDS, MONTHLY_FEEDS, feeds_required_by
 from parkops.report import formatting as fmt
 from parkops.report.content import (
     DailyNewTech,
@@ -32,7 +33,7 @@ from parkops.report.content import (
     ReportContent,
 )
 from parkops.report.periods import ReportPeriod
-from parkops.report.readiness import DAILY_FEEDS_REQUIRED, FEED_NAMES_CN, Readiness, incubator_completeness
+from parkops.report.readiness import Readiness, incubator_completeness
 
 #: Days of daily bars before the period's end: 8 weeks for a weekly report, about 3 months for a monthly one.
 CHART_DAYS = {"weekly": 56, "monthly": 91}
@@ -264,15 +265,15 @@ def feed_quality(connection: sa.Connection, period: ReportPeriod, readiness: Rea
             monthly_delivery_to=monthly_to,
         )
     }
-    stale_feeds = {feed for feed in FEED_NAMES_CN if any(f"（{feed}）" in problem for problem in readiness.problems)}
-    required = set(DAILY_FEEDS_REQUIRED) | ({"incubator_reports"} if period.kind == "monthly" else set())
+    stale_feeds = {feed for feed in FEED_NAMES if any(f"（{feed}）" in problem for problem in readiness.problems)}
+    required = set(feeds_required_by(period.kind))
     quality = []
-    for feed, feed_name in FEED_NAMES_CN.items():
+    for feed, feed_name in ((each.name, each.label_cn) for each in FEEDS):
         row = rows.get(feed)
         last_delivery = row.last_delivery if row else None
         if last_delivery is None:
             data_through = None
-        elif feed == "incubator_reports":
+        elif feed in MONTHLY_FEEDS:
             data_through = (last_delivery - dt.timedelta(days=1)).replace(day=1)
         else:
             data_through = last_delivery - dt.timedelta(days=1)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import css_inline
 import jinja2
 
+from parkops.feeds import MONTHLY_FEEDS
 from parkops.report import formatting as fmt
 from parkops.report.content import (
     ChartImage,
@@ -40,9 +41,6 @@ CONTENT_WIDTH_PX = 600  # the 640 px column less its side padding; charts are dr
 # KPIs whose rise is bad news, for the colour of their change: more 共性诉求 episodes means more
 # classes of problems many firms share at once.
 LOWER_IS_BETTER_KPIS: frozenset[str] = frozenset({"recurring_needs"})
-
-# Feeds delivered once a month: their data_through is the first day of the month they cover.
-MONTHLY_FEEDS = frozenset({"incubator_reports"})
 
 # The code of the 共性诉求 KPI, whose threshold defines an episode in the needs section.
 RECURRING_NEEDS_KPI = "recurring_needs"

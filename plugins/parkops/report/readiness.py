@@ -2,7 +2,7 @@
 
 A report is never built on stale or failed data. For a period ending on day E it needs:
 
-- **delivered**: each daily feed it reads (registrations, visits) has a loaded delivery for day
+- **delivered**: each daily feed it reads (``Feed.required_by_reports``) has a loaded delivery for day
   E + 1 or later (data of day D arrives on D + 1; every day has a delivery folder, an empty
   export included). A rejected file does not count as delivered; a later delivery does.
 - **rebuilt**: for each feed it reads, the latest rebuild in ``ops.mart_builds`` saw every file
@@ -30,17 +30,9 @@ from typing import Literal
 
 import sqlalchemy as sa
 
+from parkops.feeds import MONTHLY_FEEDS, feed_label_cn, feeds_required_by
 from parkops.report import formatting as fmt
 from parkops.report.periods import ReportPeriod
-
-FEED_NAMES_CN = {
-    "registrations": "企业登记",
-    "visits": "走访记录",
-    "incubator_reports": "孵化器月报",
-    "manual_statistics": "手工统计",
-}
-#: Daily feeds every report reads (the manual statistics come when a period ends: not awaited).
-DAILY_FEEDS_REQUIRED = ("registrations", "visits")
 
 IncubatorBasis = Literal["complete", "cutoff", "latest"]
 
@@ -204,18 +196,19 @@ def assess(
     problems: list[str] = []
     waiting_for: list[str] = []
     needed_delivery = period.end + dt.timedelta(days=1)
-    feeds = list(DAILY_FEEDS_REQUIRED) + (["incubator_reports"] if period.kind == "monthly" else [])
-    for feed in DAILY_FEEDS_REQUIRED:
+    feeds = feeds_required_by(period.kind)
+    daily_feeds = [feed for feed in feeds if feed not in MONTHLY_FEEDS]
+    for feed in daily_feeds:
         latest = _latest_loaded_delivery(connection, feed)
         if latest is None or latest < needed_delivery:
             got = f"已加载的交付截至 {latest.isoformat()}" if latest else "尚无已加载的交付"
             problems.append(
-                f"{FEED_NAMES_CN[feed]}（{feed}）：{got}，本期数据需要 {needed_delivery.isoformat()} 的交付"
+                f"{feed_label_cn(feed)}（{feed}）：{got}，本期数据需要 {needed_delivery.isoformat()} 的交付"
                 f"（{period.end.isoformat()} 的数据）"
             )
     # Data of day D arrives on D + 1: the first delivery carries the day before it.
     first_deliveries = [
-        first for first in (_earliest_loaded_delivery(connection, feed) for feed in DAILY_FEEDS_REQUIRED) if first
+        first for first in (_earliest_loaded_delivery(connection, feed) for feed in daily_feeds) if first
     ]
     first_data_day = min(first_deliveries) - dt.timedelta(days=1) if first_deliveries else None
     has_data = first_data_day is not None and period.end >= first_data_day
@@ -229,25 +222,25 @@ def assess(
         if loaded_now and seen != loaded_now:
             seen_text = "从未重建" if seen is None else f"最近一次重建只包含 {seen} 个"
             problems.append(
-                f"{FEED_NAMES_CN[feed]}（{feed}）：集市表未包含最新加载的数据（已加载 {loaded_now} 个文件版本，"
+                f"{feed_label_cn(feed)}（{feed}）：集市表未包含最新加载的数据（已加载 {loaded_now} 个文件版本，"
                 f"{seen_text}）：build_marts 未运行或运行失败"
             )
     for feed in feeds:
         for day, share in _held_deliveries(connection, feed, period.start + dt.timedelta(days=1), needed_delivery):
             share_text = f"{share:.1%} 的行被隔离" if share is not None else "被扣留"
             problems.append(
-                f"{FEED_NAMES_CN[feed]}（{feed}）：{day.isoformat()} 的交付被质量闸门扣留（{share_text}），"
+                f"{feed_label_cn(feed)}（{feed}）：{day.isoformat()} 的交付被质量闸门扣留（{share_text}），"
                 "未进入集市表：放行或重跑（DAG release_held_batch）后再发送"
             )
         for day, files in _unsettled_deliveries(connection, feed, period.start + dt.timedelta(days=1), needed_delivery):
             problems.append(
-                f"{FEED_NAMES_CN[feed]}（{feed}）：{day.isoformat()} 的交付还有 {files} 个文件未传完，"
+                f"{feed_label_cn(feed)}（{feed}）：{day.isoformat()} 的交付还有 {files} 个文件未传完，"
                 "该交付等待中、未进入集市表：文件传完并加载后再发送"
             )
         released_after = _released_since_rebuild(connection, feed)
         if released_after is not None:
             problems.append(
-                f"{FEED_NAMES_CN[feed]}（{feed}）：{released_after.isoformat()} 的交付已放行，集市表尚未重建："
+                f"{feed_label_cn(feed)}（{feed}）：{released_after.isoformat()} 的交付已放行，集市表尚未重建："
                 "build_marts 未运行或运行失败"
             )
     basis: IncubatorBasis = "latest"

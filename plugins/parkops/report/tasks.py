@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pendulum
 
+from parkops.feeds import feeds_required_by
 from parkops.report.periods import PeriodKind, ReportPeriod
 from parkops.report.readiness import Readiness
 from parkops.report.settings import ReportSettings, ScheduleSettings, load_settings
@@ -159,8 +160,10 @@ def latest_ready_period(kind: PeriodKind, *, now: dt.datetime | None = None, loo
     schedule = load_settings().for_kind(kind)
     now = now or shanghai_now()
     with create_warehouse_engine(read_only=True).connect() as connection:
+        # The first feed the report waits for sets the clock: its latest loaded delivery.
         last_delivery = connection.execute(
-            sa.text("select max(delivery_date) from ops.file_audit where feed = 'registrations' and status = 'loaded'")
+            sa.text("select max(delivery_date) from ops.file_audit where feed = :feed and status = 'loaded'"),
+            {"feed": feeds_required_by(kind)[0]},
         ).scalar_one()
         if last_delivery is None:
             return None

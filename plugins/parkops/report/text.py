@@ -3,6 +3,7 @@ in notification lists. The same figures as the HTML, formatted by :mod:`parkops.
 
 from __future__ import annotations
 
+from parkops.feeds import MONTHLY_FEEDS
 from parkops.report import formatting, naming
 from parkops.report.content import ReportContent
 from parkops.report.html import incubator_basis
@@ -79,9 +80,7 @@ def _quality_lines(content: ReportContent, heading: str = "六、数据质量") 
     lines = [heading]
     for feed in content.quality:
         # A monthly feed's data_through is the first day of the last month it covers.
-        through = (formatting.month_label if feed.feed == "incubator_reports" else formatting.date_long)(
-            feed.data_through
-        )
+        through = (formatting.month_label if feed.feed in MONTHLY_FEEDS else formatting.date_long)(feed.data_through)
         stale = "" if feed.fresh or not feed.required else "（数据未就绪）"
         lines.append(
             f"- {feed.feed_name}：数据截至 {through}，拒收文件 {feed.files_rejected} 个，"

@@ -365,9 +365,9 @@ def render_page(
 
 
 def feed_short_name(feed: str) -> str:
-    from parkops.report.readiness import FEED_NAMES_CN
+    from parkops.feeds import feed_label_cn
 
-    return FEED_NAMES_CN.get(feed, feed)
+    return feed_label_cn(feed)
 
 
 def _rule(rule: str) -> dict[str, str]:
@@ -379,7 +379,7 @@ def _rule(rule: str) -> dict[str, str]:
 
 def column_labels() -> dict[str, dict[str, str]]:
     """Feed -> column -> its Chinese header, from the suites of the feed's tables (their ``column_labels``)."""
-    from parkops.ingest.catalogue import FEED_NAMES, feed
+    from parkops.feeds import FEED_NAMES, feed
     from parkops.quality.validation import suite_column_labels
 
     return {
@@ -525,7 +525,7 @@ def _filter_form(
     links: Links, action: str, filters: QuarantineFilters, rules: list[str], limit: int | None
 ) -> dict[str, Any]:
     """The view of macro ``filter_form``: the choices of feed and rule, the day, the limit (rows page only)."""
-    from parkops.ingest.catalogue import FEED_NAMES
+    from parkops.feeds import FEED_NAMES
     from parkops.ops.freshness import feed_label
     from parkops.quality.rule_labels import rule_label
 

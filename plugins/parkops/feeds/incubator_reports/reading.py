@@ -1,73 +1,33 @@
-"""Incubator monthly reports (孵化器月报, sources.md feed 3): one workbook per incubator and month.
+"""Reading an incubator workbook, and the rule across months (the reading convention: ``parkops.feeds.definition``).
 
-Sheet ``月报`` holds one header row and exactly one data row (the report); the optional sheet
-``在孵企业名单`` lists the incubated enterprises by USCC. Units: the report row and each tenant
-row. A tenant row that fails (invalid or repeated USCC) is quarantined alone; when the report
-row fails, its tenants are quarantined with it (they belong to a report that did not load).
-
-Every column of the 月报 table in sources.md is required, as a column and as a value: the
-report is a fixed form, and a report missing a figure cannot be measured.
+Units: the report row and each tenant row. A tenant row that fails (invalid or repeated USCC)
+is quarantined alone; when the report row fails, its tenants are quarantined with it (they
+belong to a report that did not load).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
-from parkops.ingest.feeds import Column, FeedSpec, Kind, PreparedTable, prepare_table, tabular_part
-from parkops.ingest.prepared import PreparedFile, UnitFailure
+from parkops.feeds.definition import TableContract
+from parkops.feeds.incubator_reports import REPORTS, TENANTS
+from parkops.ingest.prepared import PendingCheck, PreparedFile, UnitFailure, ValidationInputs
 from parkops.ingest.readers import FileRejected, read_workbook_sheets, table_rows
-
-if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection
-
-    from parkops.ingest.catalogue import PendingCheck, ValidationInputs
+from parkops.ingest.tabular import PreparedTable, prepare_table, tabular_part
 
 REPORT_SHEET = "月报"
 TENANT_SHEET = "在孵企业名单"
-
-INCUBATOR_REPORTS = FeedSpec(
-    name="incubator_reports",
-    landing_folder="incubator_reports",
-    suite_name="incubator_reports",
-    columns=(
-        Column("孵化器编号", "incubator_id", Kind.CODE),
-        Column("孵化器名称", "incubator_name", Kind.TEXT),
-        Column("级别", "level", Kind.TEXT),
-        Column("高质量孵化器", "is_high_quality", Kind.YES_NO),
-        Column("所属园区", "park_name", Kind.TEXT),
-        Column("报告期", "report_month", Kind.MONTH),
-        Column("孵化场地面积（平方米）", "incubation_area_m2", Kind.NUMBER),
-        Column("在孵企业数", "incubatees", Kind.NUMBER),
-        Column("当期新增在孵企业数", "new_incubatees", Kind.NUMBER),
-        Column("当期毕业企业数", "graduated", Kind.NUMBER),
-        Column("累计毕业企业数", "graduated_cumulative", Kind.NUMBER),
-        Column("当期获投融资企业数", "funded_incubatees", Kind.NUMBER),
-        Column("当期融资金额（万元）", "funding_10k", Kind.NUMBER),
-        Column("知识产权授权数", "ip_granted", Kind.NUMBER),
-        Column("在孵企业从业人员数", "incubatee_employees", Kind.NUMBER),
-        Column("在孵企业营业收入（万元）", "incubatee_revenue_10k", Kind.NUMBER),
-    ),
-)
-
-INCUBATOR_TENANTS = FeedSpec(
-    name="incubator_tenants",
-    landing_folder="incubator_reports",
-    suite_name="incubator_tenants",
-    columns=(Column("统一社会信用代码", "uscc", Kind.CODE),),
-)
 
 
 def _month_before(first_day: dt.date) -> dt.date:
     return first_day - dt.timedelta(days=1)
 
 
-def prepare_incubator_report(
-    path: Path, delivery_date: str, inputs: ValidationInputs, data: bytes | None = None
-) -> PreparedFile:
+def prepare(path: Path, delivery_date: str, inputs: ValidationInputs, data: bytes | None = None) -> PreparedFile:
     sheets = read_workbook_sheets(path, {REPORT_SHEET, TENANT_SHEET}, data)
     received = [row for name, table in sheets.items() for row in table_rows(table, name)]
     if REPORT_SHEET not in sheets:
@@ -86,9 +46,9 @@ def prepare_incubator_report(
             f"sheet {REPORT_SHEET} must hold exactly one data row under its header, found {report_rows}",
             rule="report_row_count",
         ).with_rows(received)
-    report = _prepare_sheet(INCUBATOR_REPORTS, sheets, REPORT_SHEET, delivery_date, inputs, received)
+    report = _prepare_sheet(REPORTS, sheets, REPORT_SHEET, delivery_date, inputs, received)
     tenants = (
-        _prepare_sheet(INCUBATOR_TENANTS, sheets, TENANT_SHEET, delivery_date, inputs, received)
+        _prepare_sheet(TENANTS, sheets, TENANT_SHEET, delivery_date, inputs, received)
         if TENANT_SHEET in sheets and not empty_tenant_list
         else None
     )
@@ -98,7 +58,7 @@ def prepare_incubator_report(
     report.normalised["latest_report_month"] = _month_before(delivery_first).isoformat()
     report.normalised["has_tenant_list"] = TENANT_SHEET in sheets
     report_part, unit_rows, failures, report_record = tabular_part(
-        "incubator_reports",
+        REPORTS.name,
         report,
         report_table.headers,
         sheet_name=REPORT_SHEET,
@@ -115,7 +75,7 @@ def prepare_incubator_report(
         tenants.normalised["incubator_id"] = identity.get("incubator_id")
         tenants.normalised["report_month"] = identity.get("report_month")
         tenant_part, tenant_rows, tenant_failures, tenant_record = tabular_part(
-            "incubator_tenants",
+            TENANTS.name,
             tenants,
             sheets[TENANT_SHEET].headers,
             sheet_name=TENANT_SHEET,
@@ -146,10 +106,10 @@ def prepare_incubator_report(
 
 
 def _prepare_sheet(
-    spec: FeedSpec, sheets: dict, sheet: str, delivery_date: str, inputs: ValidationInputs, received: list
+    contract: TableContract, sheets: dict, sheet: str, delivery_date: str, inputs: ValidationInputs, received: list
 ) -> PreparedTable:
     try:
-        return prepare_table(spec, sheets[sheet], delivery_date, inputs.division_sections)
+        return prepare_table(contract.columns, sheets[sheet], delivery_date, inputs.division_sections)
     except FileRejected as rejection:
         rejection.reason = f"sheet {sheet}: {rejection.reason}"
         raise rejection.with_rows(received) from None
@@ -176,7 +136,7 @@ def _repeated_tenants(usccs: list[str | None], first_unit: int) -> list[UnitFail
     return failures
 
 
-def check_cumulative_graduates(connection: Connection, pending: list[PendingCheck]) -> dict[int, list[UnitFailure]]:
+def cross_check(connection: Connection, pending: list[PendingCheck]) -> dict[int, list[UnitFailure]]:
     """累计毕业企业数 never decreases: a report below the incubator's previous month is quarantined.
 
     "Previous month" is the latest earlier report month of the incubator whose current report
@@ -187,14 +147,14 @@ def check_cumulative_graduates(connection: Connection, pending: list[PendingChec
     rows = connection.execute(
         sa.text(
             "select incubator_id, report_month, graduated_cumulative, source_file "
-            "from staging.incubator_reports order by delivery_date, source_file"
+            f"from staging.{REPORTS.name} order by delivery_date, source_file"
         )
     )
     for incubator_id, report_month, cumulative, source_file in rows:
         current.setdefault(incubator_id, {})[str(report_month)[:10]] = (int(cumulative), source_file)
     failures: dict[int, list[UnitFailure]] = {}
     for position, check in enumerate(pending):
-        part = check.prepared.part("incubator_reports")
+        part = check.prepared.part(REPORTS.name)
         for row, unit in enumerate(part.unit.tolist()):
             if unit in check.failed_units:
                 continue

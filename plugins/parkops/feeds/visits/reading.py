@@ -1,55 +1,46 @@
-"""Visit logs (走访记录, sources.md feed 2): JSON Lines, one visit per line with its needs.
+"""Reading a visit log, and the rule across files (the reading convention: ``parkops.feeds.definition``).
 
-A line is the unit of accounting: it loads whole (one ``visits`` row and one ``visit_needs`` row
-per need) or is quarantined whole with its reasons, while the other lines of the file load.
-Reading never decides validity beyond JSON syntax and shape; the suites ``visits`` and
-``visit_needs`` do, and ``check_visit_ids`` adds the one rule that needs the warehouse
-(visit_id unique across the feed).
+A line is the unit of accounting: it loads whole (one visit row and one need row per need) or
+is quarantined whole with its reasons, while the other lines of the file load. Reading never
+decides validity beyond JSON syntax and shape; the suites of the feed's tables do, and
+``cross_check`` adds the one rule that needs the warehouse (visit_id unique across the feed).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
+from parkops.feeds.definition import Kind, TableContract
+from parkops.feeds.visits import NEEDS, NEEDS_KEY, VISITS
 from parkops.ingest import normalise
-from parkops.ingest.prepared import PreparedFile, PreparedPart, UnitFailure
+from parkops.ingest.prepared import PendingCheck, PreparedFile, PreparedPart, UnitFailure, ValidationInputs
 from parkops.ingest.readers import read_json_lines
 
-if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection
-
-    from parkops.ingest.catalogue import PendingCheck, ValidationInputs
-
-#: Keys of a visit object, and how each is normalised.
-VISIT_FIELDS = {
-    "visit_id": normalise.normalise_code,
-    "visit_date": normalise.normalise_date,
-    "visitor_id": normalise.normalise_code,
-    "visitor_name": normalise.clean_text,
-    "visitor_role": normalise.clean_text,
-    "area": normalise.clean_text,
-    "park_name": normalise.clean_text,
-    "uscc": normalise.normalise_code,
-    "enterprise_name": normalise.clean_text,
-    "channel": normalise.clean_text,
-    "is_key_enterprise": normalise.normalise_boolean,
+#: How a JSON value of each column kind the visit contracts use is normalised.
+_NORMALISERS: dict[Kind, Callable] = {
+    Kind.CODE: normalise.normalise_code,
+    Kind.DATE: normalise.normalise_date,
+    Kind.TEXT: normalise.clean_text,
+    Kind.NUMBER: normalise.normalise_number,
+    Kind.BOOLEAN: normalise.normalise_boolean,
 }
-NEED_FIELDS = {
-    "need_id": normalise.normalise_code,
-    "category": normalise.clean_text,
-    "description": normalise.clean_text,
-    "status": normalise.clean_text,
-    "raised_date": normalise.normalise_date,
-    "resolved_date": normalise.normalise_date,
-    "satisfaction": normalise.normalise_number,
-}
-NEEDS_KEY = "needs"
+
+
+def _fields(contract: TableContract) -> dict[str, Callable]:
+    return {column.header: _NORMALISERS[column.kind] for column in contract.columns}
+
+
+#: Keys of a visit object (and of a need object), and how each is normalised.
+VISIT_FIELDS = _fields(VISITS)
+NEED_FIELDS = _fields(NEEDS)
 
 
 def _as_text(value: object) -> str | None:
@@ -152,7 +143,7 @@ def parse_visit_line(text: str) -> ParsedLine:
     return ParsedLine(record)
 
 
-def prepare_visits(path: Path, delivery_date: str, inputs: ValidationInputs, data: bytes | None = None) -> PreparedFile:
+def prepare(path: Path, delivery_date: str, inputs: ValidationInputs, data: bytes | None = None) -> PreparedFile:
     lines, encoding = read_json_lines(path, data)
     unit_rows = [number for number, _ in lines]
     visit_rows: list[dict] = []
@@ -219,7 +210,7 @@ def prepare_visits(path: Path, delivery_date: str, inputs: ValidationInputs, dat
     )
     parts = [
         PreparedPart(
-            table="visits",
+            table=VISITS.name,
             normalised=visits,
             originals=pd.DataFrame(visit_originals, columns=list(VISIT_FIELDS), dtype=object),
             unit=np.asarray(visit_units, dtype=np.int64),
@@ -227,7 +218,7 @@ def prepare_visits(path: Path, delivery_date: str, inputs: ValidationInputs, dat
             helper_columns=("delivery_date",),
         ),
         PreparedPart(
-            table="visit_needs",
+            table=NEEDS.name,
             normalised=needs_frame,
             originals=pd.DataFrame(need_originals, columns=list(NEED_FIELDS), dtype=object),
             unit=np.asarray(need_units, dtype=np.int64),
@@ -253,7 +244,7 @@ def _line_record(text: str) -> str:
     return json.dumps({"line_text": text}, ensure_ascii=False)
 
 
-def check_visit_ids(connection: Connection, pending: list[PendingCheck]) -> dict[int, list[UnitFailure]]:
+def cross_check(connection: Connection, pending: list[PendingCheck]) -> dict[int, list[UnitFailure]]:
     """visit_id is unique across the feed: a later line repeating an id already loaded is quarantined.
 
     Ids loaded from an older version of the same file name do not count: that version is
@@ -261,12 +252,12 @@ def check_visit_ids(connection: Connection, pending: list[PendingCheck]) -> dict
     """
     # visit_id -> (file name, source file, line, position in ``pending`` or -1 for the warehouse)
     seen: dict[str, tuple[str, str, int, int]] = {}
-    rows = connection.execute(sa.text("select visit_id, source_file, source_row_number from staging.visits"))
+    rows = connection.execute(sa.text(f"select visit_id, source_file, source_row_number from staging.{VISITS.name}"))
     for visit_id, source_file, row_number in rows:
         seen[visit_id] = (Path(source_file).name, source_file, row_number, -1)
     failures: dict[int, list[UnitFailure]] = {}
     for position, check in enumerate(pending):
-        part = check.prepared.part("visits")
+        part = check.prepared.part(VISITS.name)
         ids = part.normalised["visit_id"].tolist()
         for visit_id, unit in zip(ids, part.unit.tolist(), strict=True):
             if visit_id is None or unit in check.failed_units:

@@ -3,14 +3,14 @@
 One run, both engines (DuckDB files under the run folder, PostgreSQL databases of their own that
 are created and dropped here), the same landing files for every part:
 
-0. landing: ``python -m parkops.generator all --years N`` into ``data/bench/landing-<N>y-<seed>/``,
+0. landing: ``python -m parkops_tools.generator all --years N`` into ``data/bench/landing-<N>y-<seed>/``,
    cached: a marker file holds the generator arguments and a hash of the generator's source;
    regenerated only when either differs. Timed apart, not part of any figure below.
 1. one-run-per-day sample (per engine, a fresh warehouse): ``run_dag`` of each ingest DAG for a
    few single delivery days spread over the range, then one ``build_marts``; extrapolated to the
    runs a daily schedule makes over the range (the baseline of the catch-up ratio).
 2. Airflow catch-up (per engine, its own ``AIRFLOW_HOME`` initialised like ``make airflow-init``):
-   ``python -m parkops.run_dag <DAG> --from FIRST --to LAST-1 --continue-on-held`` per DAG (the
+   ``python -m parkops_tools.run_dag <DAG> --from FIRST --to LAST-1 --continue-on-held`` per DAG (the
    four ingest DAGs, then ``build_marts``), wall time and peak memory of each run's process tree,
    the Airflow task durations from the metadata database, and the batches the gate held.
 3. daily increment: the last day of the range, held back from the catch-up, run the same way on
@@ -121,7 +121,7 @@ class LandingSpec:
 
 
 def landing_spec(args: argparse.Namespace) -> LandingSpec:
-    from parkops.generator.__main__ import DEFAULT_END, SCALE_DEFAULTS, years_range
+    from parkops_tools.generator.__main__ import DEFAULT_END, SCALE_DEFAULTS, years_range
 
     if args.quick:
         first, last = QUICK_RANGE
@@ -150,7 +150,7 @@ def ensure_landing(spec: LandingSpec) -> dict[str, Any]:
         log(f"landing: {spec.folder} was generated with other arguments or generator source: regenerating")
     shutil.rmtree(spec.folder, ignore_errors=True)
     spec.folder.mkdir(parents=True)
-    command = [sys.executable, "-m", "parkops.generator", *spec.argv, "--landing", str(spec.folder)]
+    command = [sys.executable, "-m", "parkops_tools.generator", *spec.argv, "--landing", str(spec.folder)]
     log(f"landing: generating ({' '.join(spec.argv)}); minutes for years of data")
     started = now()
     done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, check=False)
@@ -305,7 +305,7 @@ class AirflowSetup:
         return now() - started
 
     def start_outbox(self) -> None:
-        command = [sys.executable, "-m", "parkops.report", "outbox", "--folder", str(self.home.parent / "outbox")]
+        command = [sys.executable, "-m", "parkops_tools.outbox", "--folder", str(self.home.parent / "outbox")]
         command += ["--port", str(self.port)]
         handle = (self.logs / "outbox.log").open("w")
         self.outbox = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, cwd=REPO)
@@ -325,8 +325,8 @@ class AirflowSetup:
             self.outbox = None
 
     def run_dag(self, dag_id: str, first: dt.date | None, last: dt.date | None, warehouse_url: str, tag: str) -> dict:
-        """One ``python -m parkops.run_dag`` (one ``airflow dags test``) for one DAG."""
-        command = [sys.executable, "-m", "parkops.run_dag", dag_id, "--continue-on-held"]
+        """One ``python -m parkops_tools.run_dag`` (one ``airflow dags test``) for one DAG."""
+        command = [sys.executable, "-m", "parkops_tools.run_dag", dag_id, "--continue-on-held"]
         if first is not None:
             command += ["--from", first.isoformat(), "--to", last.isoformat()]
         log_path = self.logs / f"{tag}-{dag_id}.log"

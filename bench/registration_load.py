@@ -156,11 +156,11 @@ def build_staging_frame(rows: int, seed: int) -> pd.DataFrame:
     dtype; the lineage columns are added with ``DataFrame.assign`` exactly as the pipeline does,
     which gives them pandas' ``str`` dtype; column order is the pipeline's.
     """
-    from parkops.generator.population import Population
-    from parkops.generator.refdata import load_reference
-    from parkops.generator.registrations import DELIVERY_LAG_WEIGHTS, DELIVERY_LAGS, EVENT_TYPES, EVENT_WEIGHTS
     from parkops.ingest.feeds import REGISTRATIONS
     from parkops.ingest.normalise import number_cell_to_text
+    from parkops_tools.generator.population import Population
+    from parkops_tools.generator.refdata import load_reference
+    from parkops_tools.generator.registrations import DELIVERY_LAG_WEIGHTS, DELIVERY_LAGS, EVENT_TYPES, EVENT_WEIGHTS
 
     rng = np.random.default_rng(seed)
     population = Population.build(load_reference(), seed, dt.date(2025, 1, 1), size=min(50_000, max(rows // 20, 100)))
@@ -687,7 +687,7 @@ def generate_landing(
         [
             sys.executable,
             "-m",
-            "parkops.generator",
+            "parkops_tools.generator",
             "registrations",
             "--landing",
             str(landing),

@@ -62,7 +62,7 @@ import registration_load as regload
 REPO = regload.REPO
 BIN = Path(sys.executable).parent
 DEFAULT_PG_URL = regload.DEFAULT_PG_URL
-GENERATOR_DIR = REPO / "plugins" / "parkops" / "generator"
+GENERATOR_DIR = REPO / "tools" / "parkops_tools" / "generator"
 MARKER = ".bench-landing.json"
 
 #: Ingest DAG -> feed, in the order the Makefile runs them.

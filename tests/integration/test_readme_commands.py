@@ -24,7 +24,7 @@ import pytest
 import sqlalchemy as sa
 
 from parkops.ingest.catalogue import FEED_NAMES
-from parkops.ops.freshness import feed_label
+from parkops.ops.freshness.rules import feed_label
 from parkops.quality.rule_labels import rule_label
 from parkops.warehouse import create_warehouse_engine, fetch_frame
 

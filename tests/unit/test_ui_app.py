@@ -134,7 +134,7 @@ def test_health_page_lists_every_feed_with_the_cli_numbers(client):
 
 
 def feed_dag(feed: str) -> str:
-    from parkops.ops.freshness import INGEST_DAG_IDS
+    from parkops.ops.freshness.rules import INGEST_DAG_IDS
 
     return INGEST_DAG_IDS[feed]
 

@@ -422,7 +422,7 @@ def _share(share: float | None) -> str:
 
 
 def render_health(report: dict, links: Links) -> str:
-    from parkops.ops.freshness import INGEST_DAG_IDS
+    from parkops.ops.freshness.rules import INGEST_DAG_IDS
     from parkops.ops.health import format_number, health_headers, minute_text
 
     # Headers break after the window (近30日 / 加载行数) and nowhere else: th keeps CJK words whole.
@@ -526,7 +526,7 @@ def _filter_form(
 ) -> dict[str, Any]:
     """The view of macro ``filter_form``: the choices of feed and rule, the day, the limit (rows page only)."""
     from parkops.ingest.catalogue import FEED_NAMES
-    from parkops.ops.freshness import feed_label
+    from parkops.ops.freshness.rules import feed_label
     from parkops.quality.rule_labels import rule_label
 
     def options(values: list[tuple[str, str]], selected: str | None) -> list[dict]:

@@ -67,7 +67,7 @@ $(AIRFLOW_HOME)/.initialised: $(VENV)/.synced
 airflow-init: $(AIRFLOW_HOME)/.initialised
 
 sample: setup
-	$(BIN)/python -m parkops.generator all --landing $(PARKOPS_LANDING_DIR) --from $(SAMPLE_FROM) --to $(SAMPLE_TO) --seed $(SEED)
+	$(BIN)/python -m parkops_tools.generator all --landing $(PARKOPS_LANDING_DIR) --from $(SAMPLE_FROM) --to $(SAMPLE_TO) --seed $(SEED)
 
 # One run per feed over the whole range, then the mart rebuild (which the scheduler would
 # trigger through the feeds' assets; `airflow dags test` does not).
@@ -76,7 +76,7 @@ PIPELINE_DAGS := ingest_enterprise_registrations ingest_visit_logs ingest_incuba
 # RUN_ARGS=--continue-on-held: a batch held by the quality gate does not stop the next DAGs.
 RUN_ARGS ?=
 run: airflow-init
-	$(BIN)/python -m parkops.run_dag $(PIPELINE_DAGS) --from $(FROM) --to $(TO) $(RUN_ARGS)
+	$(BIN)/python -m parkops_tools.run_dag $(PIPELINE_DAGS) --from $(FROM) --to $(TO) $(RUN_ARGS)
 
 progress: setup
 	@$(BIN)/python -m parkops.cli progress
@@ -93,7 +93,7 @@ data-docs: setup
 # 2025-03-09: a file refused whole): the demo goes on, and its alert lands in the outbox.
 demo: airflow-init sample
 	@start=$$(date +%s); \
-	$(BIN)/python -m parkops.report outbox --folder $(PARKOPS_OUTBOX_DIR) --port $(PARKOPS_OUTBOX_PORT) > $(AIRFLOW_HOME)/outbox.log 2>&1 & \
+	$(BIN)/python -m parkops_tools.outbox --folder $(PARKOPS_OUTBOX_DIR) --port $(PARKOPS_OUTBOX_PORT) > $(AIRFLOW_HOME)/outbox.log 2>&1 & \
 	outbox=$$!; sleep 1; \
 	$(MAKE) --no-print-directory run FROM=$(SAMPLE_FROM) TO=$(SAMPLE_TO) RUN_ARGS=--continue-on-held && \
 	$(MAKE) --no-print-directory reports PARKOPS_OUTBOX_RUNNING=1 && \
@@ -108,10 +108,10 @@ demo: airflow-init sample
 # the local outbox (started for the occasion unless AIRFLOW_CONN_SMTP_DEFAULT points elsewhere).
 reports: airflow-init
 	@if [ -n "$(PARKOPS_OUTBOX_RUNNING)" ]; then \
-	  exec $(BIN)/python -m parkops.run_dag send_weekly_report send_monthly_report; fi; \
-	$(BIN)/python -m parkops.report outbox --folder $(PARKOPS_OUTBOX_DIR) --port $(PARKOPS_OUTBOX_PORT) > $(AIRFLOW_HOME)/outbox.log 2>&1 & \
+	  exec $(BIN)/python -m parkops_tools.run_dag send_weekly_report send_monthly_report; fi; \
+	$(BIN)/python -m parkops_tools.outbox --folder $(PARKOPS_OUTBOX_DIR) --port $(PARKOPS_OUTBOX_PORT) > $(AIRFLOW_HOME)/outbox.log 2>&1 & \
 	outbox=$$!; sleep 1; \
-	$(BIN)/python -m parkops.run_dag send_weekly_report send_monthly_report; status=$$?; \
+	$(BIN)/python -m parkops_tools.run_dag send_weekly_report send_monthly_report; status=$$?; \
 	kill $$outbox; wait $$outbox 2>/dev/null; cat $(AIRFLOW_HOME)/outbox.log; exit $$status
 
 report: setup
@@ -119,7 +119,7 @@ report: setup
 	$(BIN)/python -m parkops.report render --period $(PERIOD)
 
 outbox: setup
-	$(BIN)/python -m parkops.report outbox --folder $(PARKOPS_OUTBOX_DIR) --port $(PARKOPS_OUTBOX_PORT)
+	$(BIN)/python -m parkops_tools.outbox --folder $(PARKOPS_OUTBOX_DIR) --port $(PARKOPS_OUTBOX_PORT)
 
 airflow: airflow-init
 	$(BIN)/airflow standalone
@@ -155,4 +155,4 @@ bench: setup
 
 # Analysts' guide docs/warehouse.md, generated from the DDL comments and docs/queries/*.sql (tests/unit/test_docs.py fails when stale).
 docs: setup
-	$(BIN)/python -m parkops.docs --write
+	$(BIN)/python -m parkops_tools.docs --write

@@ -3,14 +3,14 @@
 One run, both engines (DuckDB files under the run folder, PostgreSQL databases of their own that
 are created and dropped here), the same landing files for every part:
 
-0. landing: ``python -m parkops.generator all --years N`` into ``data/bench/landing-<N>y-<seed>/``,
+0. landing: ``python -m parkops_tools.generator all --years N`` into ``data/bench/landing-<N>y-<seed>/``,
    cached: a marker file holds the generator arguments and a hash of the generator's source;
    regenerated only when either differs. Timed apart, not part of any figure below.
 1. one-run-per-day sample (per engine, a fresh warehouse): ``run_dag`` of each ingest DAG for a
    few single delivery days spread over the range, then one ``build_marts``; extrapolated to the
    runs a daily schedule makes over the range (the baseline of the catch-up ratio).
 2. Airflow catch-up (per engine, its own ``AIRFLOW_HOME`` initialised like ``make airflow-init``):
-   ``python -m parkops.run_dag <DAG> --from FIRST --to LAST-1 --continue-on-held`` per DAG (the
+   ``python -m parkops_tools.run_dag <DAG> --from FIRST --to LAST-1 --continue-on-held`` per DAG (the
    four ingest DAGs, then ``build_marts``), wall time and peak memory of each run's process tree,
    the Airflow task durations from the metadata database, and the batches the gate held.
 3. daily increment: the last day of the range, held back from the catch-up, run the same way on
@@ -55,16 +55,17 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-# Run as a script from anywhere: the write-stage baselines live in the sibling module.
+# Run as a script from anywhere: the write-stage baselines and the report are sibling modules.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import registration_load as regload
+from catchup_report import BULK, CROSS, GATE, GOALS, PREPARE, READ, VALIDATE, WRITE, report
 
 from parkops.feeds import FEEDS, MONTHLY_FEEDS
 
 REPO = regload.REPO
 BIN = Path(sys.executable).parent
 DEFAULT_PG_URL = regload.DEFAULT_PG_URL
-GENERATOR_DIR = REPO / "plugins" / "parkops" / "generator"
+GENERATOR_DIR = REPO / "tools" / "parkops_tools" / "generator"
 MARKER = ".bench-landing.json"
 
 #: Ingest DAG -> feed, in pipeline order (the order the Makefile runs them).
@@ -72,14 +73,6 @@ INGEST_DAGS = {each.dag_id: each.name for each in FEEDS}
 MARTS_DAG = "build_marts"
 #: --quick: two months of deliveries at the 3-year run's daily volume (the scale knobs).
 QUICK_RANGE = (dt.date(2025, 2, 1), dt.date(2025, 3, 31))
-
-GOALS = {
-    "catchup_duckdb_s": 600,
-    "catchup_postgresql_s": 900,
-    "load_vs_raw_copy": 0.7,
-    "peak_memory_mib": 2048,
-    "daily_increment_s": 60,
-}
 
 _CHILDREN = regload._CHILDREN
 log = regload.log
@@ -116,7 +109,7 @@ class LandingSpec:
 
 
 def landing_spec(args: argparse.Namespace) -> LandingSpec:
-    from parkops.generator.__main__ import DEFAULT_END, SCALE_DEFAULTS, years_range
+    from parkops_tools.generator.__main__ import DEFAULT_END, SCALE_DEFAULTS, years_range
 
     if args.quick:
         first, last = QUICK_RANGE
@@ -145,7 +138,7 @@ def ensure_landing(spec: LandingSpec) -> dict[str, Any]:
         log(f"landing: {spec.folder} was generated with other arguments or generator source: regenerating")
     shutil.rmtree(spec.folder, ignore_errors=True)
     spec.folder.mkdir(parents=True)
-    command = [sys.executable, "-m", "parkops.generator", *spec.argv, "--landing", str(spec.folder)]
+    command = [sys.executable, "-m", "parkops_tools.generator", *spec.argv, "--landing", str(spec.folder)]
     log(f"landing: generating ({' '.join(spec.argv)}); minutes for years of data")
     started = now()
     done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, check=False)
@@ -300,7 +293,7 @@ class AirflowSetup:
         return now() - started
 
     def start_outbox(self) -> None:
-        command = [sys.executable, "-m", "parkops.report", "outbox", "--folder", str(self.home.parent / "outbox")]
+        command = [sys.executable, "-m", "parkops_tools.outbox", "--folder", str(self.home.parent / "outbox")]
         command += ["--port", str(self.port)]
         handle = (self.logs / "outbox.log").open("w")
         self.outbox = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, cwd=REPO)
@@ -320,8 +313,8 @@ class AirflowSetup:
             self.outbox = None
 
     def run_dag(self, dag_id: str, first: dt.date | None, last: dt.date | None, warehouse_url: str, tag: str) -> dict:
-        """One ``python -m parkops.run_dag`` (one ``airflow dags test``) for one DAG."""
-        command = [sys.executable, "-m", "parkops.run_dag", dag_id, "--continue-on-held"]
+        """One ``python -m parkops_tools.run_dag`` (one ``airflow dags test``) for one DAG."""
+        command = [sys.executable, "-m", "parkops_tools.run_dag", dag_id, "--continue-on-held"]
         if first is not None:
             command += ["--from", first.isoformat(), "--to", last.isoformat()]
         log_path = self.logs / f"{tag}-{dag_id}.log"
@@ -490,12 +483,6 @@ def airflow_engine(
     return result
 
 
-def goal_ratio(label: str, ratio: float) -> tuple[str, str]:
-    """A table row of a write-stage ratio against the load goal."""
-    target = GOALS["load_vs_raw_copy"]
-    return (f"{label} (goal >= {target})", f"{ratio:.2f}: " + goal(ratio, target, at_least=True))
-
-
 def url_is_duckdb(url: str) -> bool:
     return url.startswith("duckdb")
 
@@ -619,14 +606,7 @@ class Sampler(threading.Thread):
         }
 
 
-#: Stage labels of the in-process split (wrapped functions of the library).
-READ = "read"
-PREPARE = "prepare (read + normalise, feed.prepare)"
-VALIDATE = "validate (GX validate_frame)"
-CROSS = "cross-file check (feed.cross_check)"
-WRITE = "load (write_group: one transaction per file on PostgreSQL, per delivery group on DuckDB)"
-BULK = "load: bulk_insert"
-GATE = "gate (decide)"
+#: Stage label of the transform's table rebuilds (the in-process split's other labels: catchup_report).
 REBUILD = "rebuild"
 
 
@@ -795,375 +775,6 @@ def baselines(source_url: str, engines: list[str], pg_admin: str, run_dir: Path,
 
 
 # ---------------------------------------------------------------------------------------------
-# report
-
-
-def goal(value: float | None, limit: float, *, at_least: bool = False) -> str:
-    if value is None:
-        return "-"
-    return "met" if (value >= limit if at_least else value <= limit) else "NOT met"
-
-
-def outside_tasks(runs: list[dict]) -> float:
-    """Wall seconds of DAG runs not spent in their tasks: Airflow's own share."""
-    return sum(run["seconds"] - (run.get("task_seconds") or 0.0) for run in runs)
-
-
-def report(data: dict[str, Any]) -> None:
-    engines = [name for name in data["engines"] if name in data["airflow"] or name in data["inprocess"]]
-    print("\n" + "=" * 110)
-    print(f"parkops pipeline benchmark  {data['started_at']}  ({data['machine']['cpus']} CPUs)")
-    print("=" * 110)
-    load = data["machine"]["loadavg_at_start"][0]
-    print(f"load average (1 min) at start {load:.2f}, at end {data['machine']['loadavg_at_end'][0]:.2f}")
-    if load > 1.0:
-        print("  WARNING: the machine was busy when the bench started; other processes compete for the 2 cores")
-    landing = data["landing"]
-    print(
-        f"\nlanding {data['range']['first']}..{data['range']['last']} ({landing['argv']}): "
-        + ("cached" if landing["cached"] else f"generated in {landing['generation_seconds']:.0f} s (not counted)")
-    )
-    for line in landing.get("volumes", "").splitlines()[1:]:
-        print(f"  {line.strip()}")
-
-    airflow = data["airflow"]
-    if airflow:
-        rows = []
-        names = [run["dag_id"] for run in next(iter(airflow.values()))["catchup"]["runs"]]
-        for index, dag_id in enumerate(names):
-            cells = []
-            for engine in airflow:
-                run = airflow[engine]["catchup"]["runs"][index]
-                tasks = run.get("task_seconds") or 0.0
-                cells.append(
-                    f"{run['seconds']:,.1f} s {run['status']}, tasks {tasks:,.1f} s, "
-                    f"RSS {run['peak_tree_rss_mib']:,.0f}/{run['peak_process_rss_mib']:,.0f} MiB"
-                )
-            rows.append((dag_id, *cells))
-        rows.append(
-            (
-                "TOTAL catch-up (goal DuckDB <= 600 s, PG <= 900 s)",
-                *[
-                    f"{side['catchup']['seconds']:,.1f} s = {side['catchup']['seconds'] / 60:.1f} min: "
-                    + goal(side["catchup"]["seconds"], GOALS[f"catchup_{engine}_s"])
-                    for engine, side in airflow.items()
-                ],
-            )
-        )
-        rows.append(
-            (
-                "  of which outside the tasks (process start, DAG parse, task start-up)",
-                *[f"{outside_tasks(side['catchup']['runs']):,.1f} s" for side in airflow.values()],
-            )
-        )
-        rows.append(
-            (
-                "batches held by the gate (of all), per feed",
-                *[
-                    "; ".join(
-                        f"{feed} {status.get('held', 0)}/{sum(status.values())}"
-                        for feed, status in side["catchup"]["gate"].items()
-                    )
-                    for side in airflow.values()
-                ],
-            )
-        )
-        first = next(iter(airflow.values()))["catchup"]
-        print_table(
-            f"1. Airflow catch-up {first['first']}..{first['last']}: one run_dag per DAG "
-            "(wall incl. Airflow; task durations from the metadata DB; RSS peak: process tree sum / largest process)",
-            ("DAG run", *airflow),
-            rows,
-        )
-
-        rows = []
-        increment_runs = next(iter(airflow.values()))["increment"]["runs"]
-        for index, run in enumerate(increment_runs):
-            label = f"  then {run['dag_id']}" if run.get("after") else run["dag_id"]
-            rows.append(
-                (
-                    label,
-                    *[
-                        f"{side['increment']['runs'][index]['seconds']:,.1f} s "
-                        f"{side['increment']['runs'][index]['status']}"
-                        for side in airflow.values()
-                    ],
-                )
-            )
-        for dag_id in INGEST_DAGS:
-            rows.append(
-                (
-                    f"{dag_id} + its build_marts (goal <= 60 s)",
-                    *[
-                        f"{side['increment']['per_feed_seconds'][dag_id]:,.1f} s: "
-                        + goal(side["increment"]["per_feed_seconds"][dag_id], GOALS["daily_increment_s"])
-                        for side in airflow.values()
-                    ],
-                )
-            )
-        rows.append(
-            (
-                "the day's runs together (scheduled 10:00-11:00, not back to back)",
-                *[f"{side['increment']['all_seconds']:,.1f} s" for side in airflow.values()],
-            )
-        )
-        rows.append(
-            (
-                "  of which outside the tasks (process start, DAG parse, task start-up)",
-                *[f"{outside_tasks(side['increment']['runs']):,.1f} s" for side in airflow.values()],
-            )
-        )
-        print_table(
-            f"2. Daily increment after the catch-up (delivery day {first['last']} + 1), wall incl. Airflow",
-            ("DAG run", *airflow),
-            rows,
-        )
-
-        rows = []
-        for feed in INGEST_DAGS.values():
-            rows.append(
-                (
-                    feed,
-                    *[
-                        f"{e['mean_run_seconds']:,.1f} s x {e['scheduled_runs']:,} = "
-                        f"{e['extrapolated_seconds'] / 60:,.0f} min vs {e['catchup_seconds']:,.0f} s "
-                        f"({e['ratio']:,.0f}x)"
-                        for e in (side["per_day_extrapolation"]["feeds"][feed] for side in airflow.values())
-                    ],
-                )
-            )
-        rows.append(
-            (
-                "build_marts after every day (mean of small/full warehouse)",
-                *[
-                    f"({m['sample_warehouse']:,.1f} + {m['caught_up_warehouse']:,.1f}) / 2 s x {m['days']:,}"
-                    for m in (side["per_day_extrapolation"]["marts_per_day_seconds"] for side in airflow.values())
-                ],
-            )
-        )
-        rows.append(
-            (
-                "one-run-per-day / catch-up: ingest only; with marts",
-                *[
-                    f"{x['ratio_ingest']:,.0f}x; {x['ratio_with_marts']:,.0f}x "
-                    f"({x['with_marts_seconds'] / 3600:,.1f} h vs {x['catchup_seconds'] / 60:,.1f} min)"
-                    for x in (side["per_day_extrapolation"] for side in airflow.values())
-                ],
-            )
-        )
-        print_table(
-            "3. One run per day (sampled single-day runs, extrapolated) against the catch-up",
-            ("feed", *airflow),
-            rows,
-        )
-
-    inprocess = data["inprocess"]
-    if inprocess:
-        rows = []
-        for feed in INGEST_DAGS.values():
-            rows.append((f"{feed}", *["" for _ in inprocess]))
-            for label, rows_key in (
-                (READ, "rows_received"),
-                (PREPARE, "rows_received"),
-                (VALIDATE, "rows_received"),
-                (CROSS, "rows_received"),
-                (WRITE, "rows_loaded"),
-                (GATE, None),
-            ):
-                cells = []
-                for side in inprocess.values():
-                    f = side["feeds"][feed]
-                    seconds = f["stages"].get(label)
-                    count = f["outcomes"].get(rows_key) if rows_key else None
-                    text = fmt_s(seconds)
-                    if seconds and count:
-                        text += f" s ({fmt_rate(count / seconds)} rows/s)"
-                    cells.append(text)
-                if any(cell != "-" for cell in cells):
-                    rows.append((f"  {label}", *cells))
-            rows.append(
-                (
-                    "  load_all total (rows received/loaded/quarantined)",
-                    *[
-                        f"{side['feeds'][feed]['load_all_seconds']:,.1f} s ({fmt_rate(received / seconds)} rows/s; "
-                        f"{received:,}/{side['feeds'][feed]['outcomes']['rows_loaded']:,}/"
-                        f"{side['feeds'][feed]['outcomes']['rows_quarantined']:,})"
-                        for side in inprocess.values()
-                        for received, seconds in [
-                            (
-                                side["feeds"][feed]["outcomes"]["rows_received"],
-                                side["feeds"][feed]["load_all_seconds"],
-                            )
-                        ]
-                    ],
-                )
-            )
-        rows.append(
-            (
-                "transform: build_all (staging rows/s)",
-                *[
-                    f"{side['transform']['seconds']:,.1f} s "
-                    f"({fmt_rate(side['transform']['staging_rows'] / side['transform']['seconds'])} rows/s)"
-                    for side in inprocess.values()
-                ],
-            )
-        )
-        rows.append(
-            (
-                "  slowest tables",
-                *[
-                    ", ".join(
-                        f"{name} {seconds:.1f}"
-                        for name, seconds in sorted(
-                            side["transform"].get("table_seconds", {}).items(), key=lambda kv: -kv[1]
-                        )[:3]
-                    )
-                    for side in inprocess.values()
-                ],
-            )
-        )
-        rows.append(
-            (
-                "in-process total (load_all x4 + build_all)",
-                *[
-                    f"{total:,.1f} s"
-                    for side in inprocess.values()
-                    for total in [
-                        sum(f["load_all_seconds"] for f in side["feeds"].values()) + side["transform"]["seconds"]
-                    ]
-                ],
-            )
-        )
-        rows.append(
-            (
-                "peak RSS VmHWM (goal < 2048 MiB)",
-                *[
-                    f"{side['peak_rss_mib']:,.0f} MiB: {goal(side['peak_rss_mib'], GOALS['peak_memory_mib'])}"
-                    for side in inprocess.values()
-                ],
-            )
-        )
-        print_table(
-            "4. Stages of the same catch-up in process (one child per engine), seconds and rows/s",
-            ("stage", *inprocess),
-            rows,
-        )
-
-    base = data.get("baselines") or {}
-    if base:
-        duck, pg = base.get("duckdb") or {}, base.get("postgresql") or {}
-        rows = []
-        n = base["rows"]
-        for label, side, key in (
-            ("DuckDB ours: bulk_insert -> staging.registrations", duck, "ours"),
-            ("DuckDB raw: insert into t select * from df", duck, "raw_insert"),
-            ("DuckDB pandas to_sql (slice)", duck, "to_sql"),
-            ("PG ours: bulk_insert (COPY) -> staging.registrations", pg, "ours"),
-            ("PG raw COPY of a prebuilt CSV buffer", pg, "raw_copy_prebuilt"),
-            ("PG raw COPY incl. CSV encoding", pg, "raw_copy_with_encoding"),
-            ("PG pandas to_sql (slice)", pg, "to_sql"),
-        ):
-            if side.get(key):
-                rows.append((label, fmt_s(side[key]["seconds"]), fmt_rate(side[key]["rows_per_s"])))
-        print_table(f"5. Write stage on the catch-up's {n:,} registration rows", ("path", "s", "rows/s"), rows)
-        ratios = []
-        if pg:
-            ours = pg["ours"]["rows_per_s"]
-            ratios.append(goal_ratio("PG ours / raw COPY prebuilt", ours / pg["raw_copy_prebuilt"]["rows_per_s"]))
-            ratios.append(
-                ("PG ours / raw COPY incl. encoding", f"{ours / pg['raw_copy_with_encoding']['rows_per_s']:.2f}")
-            )
-            ratios.append(("PG ours / to_sql", f"{ours / pg['to_sql']['rows_per_s']:.1f}"))
-        if duck:
-            ours = duck["ours"]["rows_per_s"]
-            ratios.append(goal_ratio("DuckDB ours / raw insert", ours / duck["raw_insert"]["rows_per_s"]))
-            ratios.append(("DuckDB ours / to_sql", f"{ours / duck['to_sql']['rows_per_s']:.1f}"))
-        for engine, side in inprocess.items():
-            staging = side["feeds"]["registrations"]["stages"].get(f"{BULK} staging.registrations")
-            raw = (pg.get("raw_copy_prebuilt") if engine == "postgresql" else duck.get("raw_insert")) or {}
-            loaded = side["feeds"]["registrations"]["outcomes"]["rows_loaded"]
-            if staging and raw:
-                ratios.append(
-                    (
-                        f"{engine} in-pipeline bulk_insert staging.registrations (per file) / raw",
-                        f"{loaded / staging / raw['rows_per_s']:.2f}",
-                    )
-                )
-        print_table("   ratios (rows/s over rows/s)", ("ratio", "value"), ratios)
-
-    if inprocess:
-        print(
-            "\n6. Profile of the in-process catch-up (sampled wall time; 'for' = innermost parkops function on the"
-            " stack, i.e. what the time in libraries was spent for; 'self' = in the function itself)"
-        )
-        for engine, side in inprocess.items():
-            for label, profile in side["profile"].items():
-                if profile["sampled_seconds"] < 1:
-                    continue
-                packages = ", ".join(
-                    f"{name} {100 * seconds / profile['sampled_seconds']:.0f}%"
-                    for name, seconds in profile["packages"][:6]
-                )
-                print(f"  {engine} / {label}: {profile['sampled_seconds']:,.1f} s sampled; by package: {packages}")
-                for name, seconds in profile.get("parkops", [])[:6]:
-                    print(f"      for  {seconds:8.1f} s  {name}")
-                for name, seconds in profile["self"][:5]:
-                    print(f"      self {seconds:8.1f} s  {name}")
-
-    rows = []
-    for engine, side in airflow.items():
-        rows.append(
-            (
-                f"{data['range'].get('span', '')} catch-up through Airflow, {engine}",
-                f"<= {GOALS[f'catchup_{engine}_s'] / 60:.0f} min",
-                f"{side['catchup']['seconds'] / 60:.1f} min",
-                goal(side["catchup"]["seconds"], GOALS[f"catchup_{engine}_s"]),
-            )
-        )
-    if base.get("postgresql"):
-        pg = base["postgresql"]
-        ratio = pg["ours"]["rows_per_s"] / pg["raw_copy_prebuilt"]["rows_per_s"]
-        rows.append(("load / raw COPY (PG write stage)", ">= 0.7", f"{ratio:.2f}", goal(ratio, 0.7, at_least=True)))
-    if base.get("duckdb"):
-        duck = base["duckdb"]
-        ratio = duck["ours"]["rows_per_s"] / duck["raw_insert"]["rows_per_s"]
-        rows.append(
-            ("load / raw insert (DuckDB write stage)", ">= 0.7", f"{ratio:.2f}", goal(ratio, 0.7, at_least=True))
-        )
-    for engine in engines:
-        peaks = []
-        if engine in airflow:
-            peaks.append(airflow[engine]["catchup"]["peak_tree_rss_mib"])
-        if engine in inprocess:
-            peaks.append(inprocess[engine]["peak_rss_mib"])
-        rows.append(
-            (
-                f"peak memory, {engine} (Airflow tree sum; in-process)",
-                "< 2048 MiB",
-                " ; ".join(f"{peak:,.0f} MiB" for peak in peaks),
-                goal(max(peaks), GOALS["peak_memory_mib"]),
-            )
-        )
-    for engine, side in airflow.items():
-        per_feed = side["increment"]["per_feed_seconds"]
-        slowest = max(per_feed, key=per_feed.get)
-        rows.append(
-            (
-                f"daily increment, {engine}: slowest feed run + its rebuild ({slowest})",
-                "<= 60 s",
-                f"{per_feed[slowest]:.1f} s",
-                goal(per_feed[slowest], GOALS["daily_increment_s"]),
-            )
-        )
-    print_table("Goals (2 cores)", ("goal", "target", "measured", ""), rows)
-    for name, error in data["errors"].items():
-        banner(f"{name} FAILED: {error}")
-    print(f"\ntotal wall time {data['total_seconds'] / 60:.1f} min; JSON: {data.get('json_path')}")
-    if data.get("postgresql_skipped"):
-        banner(f"PostgreSQL was SKIPPED ({data['postgresql_skipped']}): the figures above are DuckDB only")
-
-
-# ---------------------------------------------------------------------------------------------
 # main
 
 
@@ -1190,7 +801,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report", type=Path, metavar="JSON", help="print the table of an earlier run's JSON, no run")
     args = parser.parse_args(argv)
     if args.report:
-        report(json.loads(args.report.read_text(encoding="utf-8")))
+        report(json.loads(args.report.read_text(encoding="utf-8")), INGEST_DAGS)
         return 0
     engines = [name.strip() for name in args.engines.split(",") if name.strip()]
     if unknown := set(engines) - {"duckdb", "postgresql"}:
@@ -1300,7 +911,7 @@ def main(argv: list[str] | None = None) -> int:
                     shutil.rmtree(path, ignore_errors=True)
 
     write_json(data, json_path, started_total)
-    report(data)
+    report(data, INGEST_DAGS)
     return exit_code
 
 

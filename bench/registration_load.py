@@ -157,10 +157,10 @@ def build_staging_frame(rows: int, seed: int) -> pd.DataFrame:
     which gives them pandas' ``str`` dtype; column order is the pipeline's.
     """
     from parkops.feeds import feed
-    from parkops.generator.population import Population
-    from parkops.generator.refdata import load_reference
-    from parkops.generator.registrations import DELIVERY_LAG_WEIGHTS, DELIVERY_LAGS, EVENT_TYPES, EVENT_WEIGHTS
     from parkops.ingest.normalise import number_cell_to_text
+    from parkops_tools.generator.population import Population
+    from parkops_tools.generator.refdata import load_reference
+    from parkops_tools.generator.registrations import DELIVERY_LAG_WEIGHTS, DELIVERY_LAGS, EVENT_TYPES, EVENT_WEIGHTS
 
     rng = np.random.default_rng(seed)
     population = Population.build(load_reference(), seed, dt.date(2025, 1, 1), size=min(50_000, max(rows // 20, 100)))
@@ -691,7 +691,7 @@ def generate_landing(
         [
             sys.executable,
             "-m",
-            "parkops.generator",
+            "parkops_tools.generator",
             "registrations",
             "--landing",
             str(landing),

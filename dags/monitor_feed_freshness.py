@@ -58,7 +58,7 @@ from parkops.dag_factory import DEFAULT_ARGS, WAREHOUSE_WRITER_POOL, ops_links
 def monitor_feed_freshness():
     @task(pool=WAREHOUSE_WRITER_POOL)
     def check_freshness(**context) -> dict[str, object]:
-        from parkops.ops.freshness import run_monitor
+        from parkops.ops.freshness.monitor import run_monitor
         from parkops.pipeline.errors import retry_only_transient
 
         dag_run = context.get("dag_run")

@@ -25,7 +25,7 @@ requires an Airflow user on every route, exactly as the REST API reads it: an
 cookie the Airflow UI sets at login. Inside the UI the cookie is sent with the frame's requests; a
 browser without a session is redirected to the Airflow login and back, an API client gets 401.
 The row values (personal data: the quarantined rows, the sample reasons) also need the
-personal-data permission (``parkops.ui.app.personal_data_reader``; README, "Who sees personal data").
+personal-data permission (``parkops.ui.auth.personal_data_reader``; README, "Who sees personal data").
 
 Only light modules are imported here (FastAPI, the app's module): every Airflow process, the
 scheduler and the task runners included, loads the plugins, and only the api-server serves pages.

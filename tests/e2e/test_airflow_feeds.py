@@ -62,7 +62,7 @@ def held_lines(landing: Path) -> list[str]:
 
 
 def run_pipeline(env: dict[str, str], landing: Path, warehouse_url: str) -> str:
-    command = [sys.executable, "-m", "parkops.run_dag", *DAGS, "build_marts", "--continue-on-held"]
+    command = [sys.executable, "-m", "parkops_tools.run_dag", *DAGS, "build_marts", "--continue-on-held"]
     command += ["--from", FIRST.isoformat(), "--to", LAST.isoformat()]
     completed = subprocess.run(
         command,
@@ -81,7 +81,15 @@ def run_pipeline(env: dict[str, str], landing: Path, warehouse_url: str) -> str:
 
 
 def release_through_airflow(env: dict[str, str], warehouse_url: str, conf: dict[str, str]) -> None:
-    command = [sys.executable, "-m", "parkops.run_dag", "release_held_batch", "build_marts", "--conf", json.dumps(conf)]
+    command = [
+        sys.executable,
+        "-m",
+        "parkops_tools.run_dag",
+        "release_held_batch",
+        "build_marts",
+        "--conf",
+        json.dumps(conf),
+    ]
     completed = subprocess.run(
         command, env={**env, "PARKOPS_WAREHOUSE_URL": warehouse_url}, capture_output=True, text=True, check=False
     )

@@ -34,7 +34,7 @@ def run_dag(env: dict[str, str], landing: Path, warehouse_url: str, first: dt.da
         [
             sys.executable,
             "-m",
-            "parkops.run_dag",
+            "parkops_tools.run_dag",
             "ingest_enterprise_registrations",
             "build_marts",
             "--from",

@@ -100,7 +100,8 @@ def test_the_site_shows_each_runs_results_without_row_values(loaded, tmp_path, m
         assert not leaked, f"{path.relative_to(site)} holds {leaked}"
 
     # Served by the UI plugin, links and vendored files resolve as they do from the file system.
-    from parkops.ui.app import airflow_user, create_app, personal_data_reader, quarantine_row_reader
+    from parkops.ui.app import create_app
+    from parkops.ui.auth import airflow_user, personal_data_reader, quarantine_row_reader
 
     monkeypatch.setenv("PARKOPS_DATA_DOCS_DIR", str(site))
     app = create_app()

@@ -19,7 +19,7 @@ from support.pipeline import generate_landing, load_feeds, rows
 from support.smtp import Inbox, free_port, smtp_server
 
 from parkops import cli
-from parkops.ops.freshness import FreshnessAlertsNotDelivered, check_freshness
+from parkops.ops.freshness.monitor import FreshnessAlertsNotDelivered, check_freshness
 from parkops.warehouse import create_warehouse_engine
 
 FIRST, LAST = dt.date(2025, 3, 1), dt.date(2025, 3, 14)

@@ -18,7 +18,8 @@ from fastapi.testclient import TestClient
 from support.independent import build_uscc
 from support.pipeline import rows, run_pipeline, scalar
 
-from parkops.ui.app import airflow_user, create_app, personal_data_reader, quarantine_row_reader
+from parkops.ui.app import create_app
+from parkops.ui.auth import airflow_user, personal_data_reader, quarantine_row_reader
 
 DELIVERY = "2025-03-10"
 HOSTILE_NAME = (

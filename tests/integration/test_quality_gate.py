@@ -197,7 +197,8 @@ def test_the_health_page_and_the_cli_list_the_held_batch(use_warehouse, landing)
     from fastapi.testclient import TestClient
 
     from parkops import cli
-    from parkops.ui.app import airflow_user, create_app
+    from parkops.ui.app import create_app
+    from parkops.ui.auth import airflow_user
 
     run_pipeline("run-1", HELD_DAY, HELD_DAY, transform=False)
     report = cli.pipeline_health()

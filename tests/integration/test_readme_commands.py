@@ -24,7 +24,7 @@ import pytest
 import sqlalchemy as sa
 
 from parkops.feeds import FEED_NAMES
-from parkops.ops.freshness import feed_label
+from parkops.ops.freshness.rules import feed_label
 from parkops.quality.rule_labels import rule_label
 from parkops.warehouse import create_warehouse_engine, fetch_frame
 
@@ -104,7 +104,7 @@ SKIPPED: dict[str, str] = {
     "make run FROM=… TO=…": "as make run FROM=2025-03-01 TO=2025-03-31",
     "airflow dags test": "what make run calls: tests/e2e/test_airflow_*.py",
     "make sample SAMPLE_FROM=… SAMPLE_TO=…": "writes landing files; the fixture runs the same generator CLI",
-    "python -m parkops.generator all --years 3": "make bench's three years; tests/unit/test_generator*.py",
+    "python -m parkops_tools.generator all --years 3": "make bench's three years; tests/unit/test_generator*.py",
     "make docs": "rewrites docs/warehouse.md: tests/unit/test_docs.py checks it is fresh",
     "make lint": "ruff's verdict on the working tree, not a command reading the warehouse",
     "python -m parkops.cli gate release|rerun --feed F --delivery D --by NAME --reason TEXT": (

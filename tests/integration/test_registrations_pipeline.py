@@ -30,7 +30,7 @@ from support.independent import (
 from support.pipeline import dims_versus_seeds, rows, run_pipeline, scalar, snapshot, snapshot_diff
 
 import parkops.reference
-from parkops.generator import RegistrationSettings, write_registrations
+from parkops_tools.generator import RegistrationSettings, write_registrations
 
 START = date(2025, 3, 3)
 END = date(2025, 3, 14)  # 12 delivery days: enough for every file-level defect

@@ -28,7 +28,8 @@ from support.smtp import smtp_server
 
 from parkops.feeds import feed
 from parkops.ops.config import DEFAULT_CONFIG
-from parkops.ops.freshness import check_freshness, shanghai_naive
+from parkops.ops.freshness.monitor import check_freshness
+from parkops.ops.freshness.rules import shanghai_naive
 from parkops.pipeline import settle
 from parkops.warehouse import create_warehouse_engine
 

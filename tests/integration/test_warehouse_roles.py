@@ -20,7 +20,6 @@ import pytest
 import sqlalchemy as sa
 from support.pipeline import rows, run_pipeline
 
-from parkops.generator import RegistrationSettings, write_registrations
 from parkops.warehouse import create_warehouse_engine
 from parkops.warehouse.security import (
     ANALYST_CORE_OBJECTS,
@@ -31,6 +30,7 @@ from parkops.warehouse.security import (
     apply_security,
     split_sql_script,
 )
+from parkops_tools.generator import RegistrationSettings, write_registrations
 
 START = date(2025, 3, 3)
 END = START + timedelta(days=4)

@@ -56,7 +56,7 @@ def generate_landing(root: Path, first: dt.date, last: dt.date) -> Path:
     import subprocess
     import sys
 
-    command = [sys.executable, "-m", "parkops.generator", "all", "--landing", str(root)]
+    command = [sys.executable, "-m", "parkops_tools.generator", "all", "--landing", str(root)]
     command += ["--from", first.isoformat(), "--to", last.isoformat()]
     subprocess.run(command, check=True, capture_output=True, cwd=Path(__file__).resolve().parents[2])
     return root

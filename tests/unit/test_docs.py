@@ -7,8 +7,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from parkops import docs
 from parkops.warehouse import apply_ddl, create_warehouse_engine
+from parkops_tools import docs
 
 #: Columns of mart and core without a comment in sql/ddl (view columns inherit their base table's).
 #: Shrink this list as comments are added; test_mart_and_core_fully_documented turns green when it is empty.

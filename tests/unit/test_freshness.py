@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from parkops.ops import freshness
 from parkops.ops.config import OperationsConfigError
-from parkops.ops.freshness import FreshnessRule, Incident
+from parkops.ops.freshness import announcements, observations, rules
+from parkops.ops.freshness.incidents import Incident
+from parkops.ops.freshness.rules import FreshnessRule
 
 REGISTRATIONS = FreshnessRule("registrations", "daily", dt.time(9, 0))
 VISITS = FreshnessRule("visits", "daily", dt.time(10, 0))
@@ -37,11 +38,11 @@ def at(text: str) -> dt.datetime:
     ],
 )
 def test_daily_due_delivery(rule: FreshnessRule, now: str, due_delivery: str) -> None:
-    assert freshness.latest_due_delivery(rule, at(now)) == dt.date.fromisoformat(due_delivery)
+    assert rules.latest_due_delivery(rule, at(now)) == dt.date.fromisoformat(due_delivery)
 
 
 def test_daily_due_time_is_on_the_delivery_day() -> None:
-    assert freshness.due_at(REGISTRATIONS, dt.date(2025, 3, 11)) == at("2025-03-11T09:00")
+    assert rules.due_at(REGISTRATIONS, dt.date(2025, 3, 11)) == at("2025-03-11T09:00")
 
 
 @pytest.mark.parametrize(
@@ -58,14 +59,14 @@ def test_daily_due_time_is_on_the_delivery_day() -> None:
     ],
 )
 def test_incubator_reports_due_month(now: str, delivery_month: str, reports_for: str) -> None:
-    delivery = freshness.latest_due_delivery(INCUBATORS, at(now))
+    delivery = rules.latest_due_delivery(INCUBATORS, at(now))
     assert delivery == dt.date.fromisoformat(delivery_month)
-    assert freshness.reporting_month(delivery) == dt.date.fromisoformat(reports_for)
+    assert rules.reporting_month(delivery) == dt.date.fromisoformat(reports_for)
 
 
 def test_incubator_due_day_of_the_delivery_month() -> None:
-    assert freshness.due_at(INCUBATORS, dt.date(2025, 3, 1)) == at("2025-03-10T23:59")
-    assert freshness.due_at(INCUBATORS, dt.date(2025, 1, 1)) == at("2025-01-10T23:59")
+    assert rules.due_at(INCUBATORS, dt.date(2025, 3, 1)) == at("2025-03-10T23:59")
+    assert rules.due_at(INCUBATORS, dt.date(2025, 1, 1)) == at("2025-01-10T23:59")
 
 
 @pytest.mark.parametrize(
@@ -81,7 +82,7 @@ def test_incubator_due_day_of_the_delivery_month() -> None:
 def test_first_missing_delivery(latest_loaded: str | None, first_missing: str | None) -> None:
     loaded = dt.date.fromisoformat(latest_loaded) if latest_loaded else None
     expected = dt.date.fromisoformat(first_missing) if first_missing else None
-    assert freshness.first_missing_delivery(dt.date(2025, 3, 11), loaded) == expected
+    assert rules.first_missing_delivery(dt.date(2025, 3, 11), loaded) == expected
 
 
 @pytest.mark.parametrize(
@@ -95,30 +96,30 @@ def test_first_missing_delivery(latest_loaded: str | None, first_missing: str | 
     ],
 )
 def test_incubator_reports_late(expected: set[str], reported: set[str], late: bool) -> None:
-    assert freshness.incubator_reports_late(expected, reported) is late
+    assert rules.incubator_reports_late(expected, reported) is late
 
 
 def test_format_duration() -> None:
-    assert freshness.format_duration(dt.timedelta(minutes=90)) == "1 小时 30 分钟"
-    assert freshness.format_duration(dt.timedelta(days=1, hours=2)) == "1 天 2 小时"
-    assert freshness.format_duration(dt.timedelta(seconds=20)) == "0 分钟"
-    assert freshness.format_duration(dt.timedelta(minutes=-5)) == "0 分钟"
+    assert rules.format_duration(dt.timedelta(minutes=90)) == "1 小时 30 分钟"
+    assert rules.format_duration(dt.timedelta(days=1, hours=2)) == "1 天 2 小时"
+    assert rules.format_duration(dt.timedelta(seconds=20)) == "0 分钟"
+    assert rules.format_duration(dt.timedelta(minutes=-5)) == "0 分钟"
 
 
 def test_aware_times_are_taken_in_shanghai() -> None:
     utc = dt.datetime(2025, 3, 11, 1, 30, tzinfo=dt.UTC)
-    assert freshness.shanghai_naive(utc) == at("2025-03-11T09:30")
-    assert freshness.utc_naive_to_shanghai(at("2025-03-10T16:00")) == at("2025-03-11T00:00")
+    assert rules.shanghai_naive(utc) == at("2025-03-11T09:30")
+    assert rules.utc_naive_to_shanghai(at("2025-03-10T16:00")) == at("2025-03-11T00:00")
 
 
 # --- configuration ----------------------------------------------------------------------------
 
 
 def test_shipped_configuration() -> None:
-    rules = {rule.feed: rule for rule in freshness.load_freshness_rules()}
-    assert rules["registrations"] == REGISTRATIONS
-    assert rules["visits"] == VISITS
-    assert rules["incubator_reports"] == INCUBATORS
+    shipped = {rule.feed: rule for rule in rules.load_freshness_rules()}
+    assert shipped["registrations"] == REGISTRATIONS
+    assert shipped["visits"] == VISITS
+    assert shipped["incubator_reports"] == INCUBATORS
 
 
 def write_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, freshness_yaml: str) -> Path:
@@ -147,7 +148,7 @@ def test_configuration_errors_name_file_and_key(
 ) -> None:
     path = write_config(tmp_path, monkeypatch, freshness_yaml)
     with pytest.raises(OperationsConfigError) as raised:
-        freshness.load_freshness_rules()
+        rules.load_freshness_rules()
     message = str(raised.value)
     assert str(path) in message and key in message and says in message
 
@@ -157,7 +158,7 @@ def test_missing_section_names_file_and_section(tmp_path: Path, monkeypatch: pyt
     path.write_text("alerts: {}\n", encoding="utf-8")
     monkeypatch.setenv("PARKOPS_OPERATIONS_CONFIG", str(path))
     with pytest.raises(OperationsConfigError, match="freshness") as raised:
-        freshness.load_freshness_rules()
+        rules.load_freshness_rules()
     assert str(path) in str(raised.value)
 
 
@@ -178,26 +179,26 @@ def incident(**changes) -> Incident:
 
 def test_alert_titles() -> None:
     assert (
-        freshness.opening_title(incident())
+        announcements.opening_title(incident())
         == "【数据迟到】企业登记（registrations）：2025-03-11 的交付逾期未加载（应于 09:00 前到达）"
     )
     resolved = incident(resolved_at=at("2025-03-12T10:30"))
-    assert freshness.recovery_title(resolved) == (
+    assert announcements.recovery_title(resolved) == (
         "【已恢复】企业登记（registrations）：2025-03-11 的交付已加载，迟到约 1 天 1 小时 30 分钟"
     )
     monthly = incident(feed="incubator_reports", expected_delivery=dt.date(2025, 3, 1), due_at=at("2025-03-10T23:59"))
-    assert freshness.opening_title(monthly) == (
+    assert announcements.opening_title(monthly) == (
         "【数据迟到】孵化器月报（incubator_reports）：2025-02 的月报未在 2025-03-10 23:59 前报齐"
     )
 
 
 def test_describe_a_missing_delivery() -> None:
     day = dt.date(2025, 3, 11)
-    nothing = freshness.describe_delivery(REGISTRATIONS, day, [], [])
+    nothing = observations.describe_delivery(REGISTRATIONS, day, [], [])
     assert nothing.startswith("2025-03-11：落地区没有该交付的文件（registrations/2025-03-11/）")
-    landed = freshness.describe_delivery(REGISTRATIONS, day, ["a.csv", "b.csv"], [])
+    landed = observations.describe_delivery(REGISTRATIONS, day, ["a.csv", "b.csv"], [])
     assert "落地区已有 2 个文件" in landed and "尚未加载" in landed and "ingest_enterprise_registrations" in landed
-    rejected = freshness.describe_delivery(
+    rejected = observations.describe_delivery(
         REGISTRATIONS, day, ["a.csv"], [("a.csv", "rejected", "required column missing: 事件日期")]
     )
     assert rejected == "2025-03-11：文件被拒收：a.csv（required column missing: 事件日期）"
@@ -210,5 +211,5 @@ def test_latest_landed_delivery_skips_empty_and_foreign_folders(tmp_path: Path) 
     (tmp_path / "registrations" / "2025-03-11" / "reg.csv").write_text("x", encoding="utf-8")
     (tmp_path / "registrations" / "2025-03-12" / "~$reg.xlsx").write_text("lock", encoding="utf-8")
     (tmp_path / "registrations" / "notes" / "readme.txt").write_text("x", encoding="utf-8")
-    assert freshness.latest_landed_delivery(tmp_path, "registrations", "daily") == dt.date(2025, 3, 11)
-    assert freshness.latest_landed_delivery(tmp_path, "visits", "daily") is None
+    assert rules.latest_landed_delivery(tmp_path, "registrations", "daily") == dt.date(2025, 3, 11)
+    assert rules.latest_landed_delivery(tmp_path, "visits", "daily") is None

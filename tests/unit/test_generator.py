@@ -20,10 +20,10 @@ import pytest
 from support import independent
 from support.independent import classify, fold, is_tech, uscc_problem
 
-from parkops.generator.__main__ import main
-from parkops.generator.defects import ROW_DEFECT_KINDS
-from parkops.generator.registrations import RegistrationSettings, RegistrationSummary, write_registrations
-from parkops.generator.workdays import is_workday
+from parkops_tools.generator.__main__ import main
+from parkops_tools.generator.defects import ROW_DEFECT_KINDS
+from parkops_tools.generator.registrations import RegistrationSettings, RegistrationSummary, write_registrations
+from parkops_tools.generator.workdays import is_workday
 
 START = date(2025, 1, 2)
 END = date(2025, 1, 21)  # 20 delivery days
@@ -225,7 +225,7 @@ def test_contract_variety_is_present(generated):
 
 
 def _contract_headers() -> list[str]:
-    from parkops.generator.rendering import FIELD_HEADERS
+    from parkops_tools.generator.rendering import FIELD_HEADERS
 
     return list(FIELD_HEADERS.values())
 

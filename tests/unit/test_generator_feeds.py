@@ -28,14 +28,14 @@ from support import independent
 from support.independent import FileRejection, code_text, fold, parse_date, parse_number, uscc_problem
 from support.independent_feeds import INCUBATOR_HEADERS as REPORT_HEADERS
 
-from parkops.generator.__main__ import main
-from parkops.generator.incubators import IncubatorSettings, IncubatorSummary, write_incubator_reports
-from parkops.generator.manual_statistics import ManualStatisticsSettings, write_manual_statistics
-from parkops.generator.registrations import RegistrationSettings, RegistrationSummary, write_registrations
-from parkops.generator.shared import FeedSummary, KnownFirmHistory
-from parkops.generator.visits import ROW_DEFECT_KINDS as VISIT_DEFECT_KINDS
-from parkops.generator.visits import VisitSettings, VisitSummary, write_visits
-from parkops.generator.workdays import is_workday
+from parkops_tools.generator.__main__ import main
+from parkops_tools.generator.incubators import IncubatorSettings, IncubatorSummary, write_incubator_reports
+from parkops_tools.generator.manual_statistics import ManualStatisticsSettings, write_manual_statistics
+from parkops_tools.generator.registrations import RegistrationSettings, RegistrationSummary, write_registrations
+from parkops_tools.generator.shared import FeedSummary, KnownFirmHistory
+from parkops_tools.generator.visits import ROW_DEFECT_KINDS as VISIT_DEFECT_KINDS
+from parkops_tools.generator.visits import VisitSettings, VisitSummary, write_visits
+from parkops_tools.generator.workdays import is_workday
 
 START = date(2025, 1, 2)
 END = date(2025, 3, 31)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from parkops.generator.__main__ import (
+from parkops_tools.generator.__main__ import (
     DEFAULT_END,
     DEMO_DEFAULTS,
     SCALE_DEFAULTS,

@@ -18,8 +18,6 @@ from parkops.quality.rule_labels import CODE_RULE_LABELS, RULE_LABELS, SUITE_RUL
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 PACKAGE_DIR = PROJECT_DIR / "plugins" / "parkops"
-#: The sample generator names defect kinds after rules but emits none.
-NOT_EMITTING = {PACKAGE_DIR / "generator"}
 #: Classes whose second positional argument is the rule id.
 RULE_ARGUMENT = {"UnitFailure": 1, "FileRejected": 1}
 RULE_ID = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
@@ -64,8 +62,6 @@ def code_rule_ids() -> dict[str, set[str]]:
     """Rule id -> the source files that emit it as a literal."""
     ids: dict[str, set[str]] = {}
     for path in sorted(PACKAGE_DIR.rglob("*.py")):
-        if any(path.is_relative_to(folder) for folder in NOT_EMITTING):
-            continue
         for expression in _rule_literals(ast.parse(path.read_text(encoding="utf-8"), str(path))):
             if isinstance(expression, ast.Constant) and isinstance(expression.value, str):
                 ids.setdefault(expression.value, set()).add(str(path.relative_to(PROJECT_DIR)))

@@ -1,8 +1,8 @@
-"""``python -m parkops.run_dag``: telling a run held by the quality gate from a failed one."""
+"""``python -m parkops_tools.run_dag``: telling a run held by the quality gate from a failed one."""
 
 from __future__ import annotations
 
-from parkops.run_dag import held_message
+from parkops_tools.run_dag import held_message
 
 GATE_ERROR = (
     "AirflowFailException: 质量闸门扣留 企业登记（registrations）1 个批次：2025-03-09；"
@@ -26,7 +26,7 @@ def test_a_failed_gate_without_its_message_is_not_taken_for_a_hold():
 
 
 def test_task_states_are_read_from_airflow_3s_dag_test_log():
-    from parkops.run_dag import task_states
+    from parkops_tools.run_dag import task_states
 
     log = "\n".join(
         [

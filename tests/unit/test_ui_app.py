@@ -21,7 +21,9 @@ from support.pipeline import FEEDS, rows, scalar
 
 from parkops import cli
 from parkops.quality.rule_labels import RULE_LABELS, rule_label
-from parkops.ui.app import WAREHOUSE_BUSY_MESSAGE, airflow_user, create_app, personal_data_reader, quarantine_row_reader
+from parkops.ui.app import create_app
+from parkops.ui.auth import airflow_user, personal_data_reader, quarantine_row_reader
+from parkops.ui.queries import WAREHOUSE_BUSY_MESSAGE
 
 PROJECT = Path(__file__).resolve().parents[2]
 #: The tables (and suites) of each feed, as README's feed table lists them.
@@ -134,7 +136,7 @@ def test_health_page_lists_every_feed_with_the_cli_numbers(client):
 
 
 def feed_dag(feed: str) -> str:
-    from parkops.ops.freshness import INGEST_DAG_IDS
+    from parkops.ops.freshness.rules import INGEST_DAG_IDS
 
     return INGEST_DAG_IDS[feed]
 

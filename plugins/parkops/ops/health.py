@@ -122,7 +122,9 @@ def pipeline_health(days: int = 30, *, now: dt.datetime | None = None) -> dict:
     """What ``health`` shows, as data (the ``--json`` document). ``now``: aware, default the clock."""
     from parkops.config import landing_dir, warehouse_url
     from parkops.feeds import FEED_NAMES, feed
-    from parkops.ops import freshness
+    from parkops.ops.freshness.announcements import opening_title
+    from parkops.ops.freshness.incidents import open_incidents
+    from parkops.ops.freshness.rules import delivery_name, feed_label, latest_landed_delivery, utc_naive_to_shanghai
 
     now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(tzinfo=None)
     since = now - dt.timedelta(days=days)
@@ -139,7 +141,7 @@ def pipeline_health(days: int = 30, *, now: dt.datetime | None = None) -> dict:
                 if table_exists(connection, "ops", "file_audit"):
                     audit = _audit_by_feed(connection, since)
                 if table_exists(connection, "ops", "feed_incidents"):
-                    incidents = freshness.open_incidents(connection)
+                    incidents = open_incidents(connection)
                 held = held_batches(connection)
         finally:
             engine.dispose()
@@ -151,17 +153,17 @@ def pipeline_health(days: int = 30, *, now: dt.datetime | None = None) -> dict:
         numbers = audit.get(name, {})
         received = int(numbers.get("rows_received") or 0)
         quarantined = int(numbers.get("rows_quarantined") or 0)
-        landed = freshness.latest_landed_delivery(landing, name, cadence)
+        landed = latest_landed_delivery(landing, name, cadence)
         loaded = numbers.get("latest_loaded_delivery")
         last_load = numbers.get("last_load_at")
         feeds.append(
             {
                 "feed": name,
-                "name": freshness.feed_label(name),
-                "latest_landed_delivery": freshness.delivery_name(cadence, landed) if landed else None,
-                "latest_loaded_delivery": freshness.delivery_name(cadence, loaded) if loaded else None,
+                "name": feed_label(name),
+                "latest_landed_delivery": delivery_name(cadence, landed) if landed else None,
+                "latest_loaded_delivery": delivery_name(cadence, loaded) if loaded else None,
                 "last_successful_load_at": (
-                    freshness.utc_naive_to_shanghai(last_load).isoformat(timespec="minutes") if last_load else None
+                    utc_naive_to_shanghai(last_load).isoformat(timespec="minutes") if last_load else None
                 ),
                 "rows_loaded": int(numbers.get("rows_loaded") or 0),
                 "rows_received": received,
@@ -173,7 +175,7 @@ def pipeline_health(days: int = 30, *, now: dt.datetime | None = None) -> dict:
             }
         )
     return {
-        "generated_at": freshness.utc_naive_to_shanghai(now).isoformat(timespec="minutes"),
+        "generated_at": utc_naive_to_shanghai(now).isoformat(timespec="minutes"),
         "timezone": "Asia/Shanghai",
         "days": days,
         "warehouse": state,
@@ -189,7 +191,7 @@ def pipeline_health(days: int = 30, *, now: dt.datetime | None = None) -> dict:
                 "due_at": incident.due_at.isoformat(timespec="minutes"),
                 "opened_at": incident.opened_at.isoformat(timespec="minutes"),
                 "alerted_at": incident.alerted_at.isoformat(timespec="minutes") if incident.alerted_at else None,
-                "title": freshness.opening_title(incident),
+                "title": opening_title(incident),
                 "detail": incident.detail.splitlines(),
             }
             for incident in incidents

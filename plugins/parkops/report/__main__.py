@@ -2,7 +2,6 @@
 
 python -m parkops.report render --period 2025-W10   # preview a past week or month, not sent
 python -m parkops.report resend data/reports/weekly/2025-W10 [--to a@b.cn ...]
-python -m parkops.report outbox --folder data/reports/outbox   # local SMTP server for the demo
 """
 
 from __future__ import annotations
@@ -52,19 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     resend_parser = commands.add_parser("resend", help="send an archived report again (its message.eml)")
     resend_parser.add_argument("folder", type=Path)
     resend_parser.add_argument("--to", nargs="+", help="other recipients than the archived ones")
-    outbox_parser = commands.add_parser("outbox", help="local SMTP server saving messages as .eml files")
-    outbox_parser.add_argument("--folder", type=Path, required=True)
-    outbox_parser.add_argument("--host", default="127.0.0.1")
-    outbox_parser.add_argument("--port", type=int, default=8025)
     args = parser.parse_args(argv)
     if args.command == "render":
         return max(render(period) for period in args.period)
-    if args.command == "resend":
-        return resend(args.folder, args.to)
-    from parkops.report.outbox import serve
-
-    serve(args.folder, args.host, args.port)
-    return 0
+    return resend(args.folder, args.to)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 """A local SMTP server that keeps every message it receives as a ``.eml`` file (aiosmtpd).
 
+``python -m parkops_tools.outbox --folder data/reports/outbox [--host H] [--port P]``
+
 ``make demo`` starts it on 127.0.0.1:8025 so the reports really go through SMTP without a mail
 server on the machine; open the files with any mail client. Not for production: it accepts any
 sender and recipient, without TLS or login, on loopback only.
@@ -7,11 +9,13 @@ sender and recipient, without TLS or login, on loopback only.
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import email
 import email.policy
 import itertools
 import signal
+import sys
 import threading
 from pathlib import Path
 
@@ -50,3 +54,17 @@ def serve(folder: Path, host: str = "127.0.0.1", port: int = 8025) -> None:
         stopped.wait()
     finally:
         controller.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m parkops_tools.outbox", description=__doc__.splitlines()[0])
+    parser.add_argument("--folder", type=Path, required=True)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8025)
+    args = parser.parse_args(argv)
+    serve(args.folder, args.host, args.port)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -18,9 +18,9 @@ import math
 from dataclasses import dataclass
 from random import Random
 
-from parkops.generator.population import EnterpriseFactory
-from parkops.generator.refdata import Park, ReferenceData
-from parkops.generator.shared import stable_index
+from parkops_tools.generator.population import EnterpriseFactory
+from parkops_tools.generator.refdata import Park, ReferenceData
+from parkops_tools.generator.shared import stable_index
 
 ROLE_BUILDING_HEAD = "楼长"
 ROLE_AREA_HEAD = "片长"

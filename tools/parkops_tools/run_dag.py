@@ -1,4 +1,4 @@
-"""``python -m parkops.run_dag DAG_ID [DAG_ID ...] --from D1 --to D2``: DAG runs through Airflow, in order.
+"""``python -m parkops_tools.run_dag DAG_ID [DAG_ID ...] --from D1 --to D2``: DAG runs through Airflow, in order.
 
 Runs ``airflow dags test`` per DAG (a real DAG run in the metadata database, tasks executed in
 process, no scheduler needed) with the delivery range as run conf, so a catch-up over any
@@ -109,7 +109,7 @@ def latest_ready_period(kind: str) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m parkops.run_dag", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m parkops_tools.run_dag", description=__doc__.split("\n")[0])
     parser.add_argument("dag_ids", nargs="+", metavar="DAG_ID")
     parser.add_argument("--from", dest="delivery_from", type=dt.date.fromisoformat)
     parser.add_argument("--to", dest="delivery_to", type=dt.date.fromisoformat)

@@ -21,8 +21,8 @@ from itertools import accumulate
 from pathlib import Path
 from random import Random
 
-from parkops.generator import defects as defects_module
-from parkops.generator.defects import (
+from parkops_tools.generator import defects as defects_module
+from parkops_tools.generator.defects import (
     FILE_MISSING_COLUMN,
     FILE_REDELIVERY,
     FILE_UNDECODABLE,
@@ -32,22 +32,22 @@ from parkops.generator.defects import (
     apply_row_defect,
     corrupt_encoding,
 )
-from parkops.generator.population import (
+from parkops_tools.generator.population import (
     ORIGIN_ESTABLISHED,
     ORIGIN_MOVED_IN,
     Enterprise,
     Population,
 )
-from parkops.generator.refdata import ReferenceData, load_reference
-from parkops.generator.rendering import (
+from parkops_tools.generator.refdata import ReferenceData, load_reference
+from parkops_tools.generator.rendering import (
     FILE_FORMAT_WEIGHTS,
     FILE_FORMATS,
     FORMAT_CSV_UTF8_BOM,
     RowRenderer,
     draw_style,
 )
-from parkops.generator.workdays import is_workday
-from parkops.generator.writers import csv_bytes, export_timestamp, write_file, xlsx_bytes
+from parkops_tools.generator.workdays import is_workday
+from parkops_tools.generator.writers import csv_bytes, export_timestamp, write_file, xlsx_bytes
 
 FEED = "registrations"
 

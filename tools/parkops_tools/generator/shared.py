@@ -26,15 +26,15 @@ from datetime import date, timedelta
 from pathlib import Path
 from random import Random
 
-from parkops.generator.population import ORIGIN_MOVED_IN, Enterprise, EnterpriseFactory
-from parkops.generator.refdata import Park, ReferenceData
-from parkops.generator.registrations import (
+from parkops_tools.generator.population import ORIGIN_MOVED_IN, Enterprise, EnterpriseFactory
+from parkops_tools.generator.refdata import Park, ReferenceData
+from parkops_tools.generator.registrations import (
     ENDING_EVENTS,
     RegistrationEvent,
     RegistrationSettings,
     RegistrationSimulation,
 )
-from parkops.generator.workdays import is_workday
+from parkops_tools.generator.workdays import is_workday
 
 # --- firms the registrations feed has delivered ------------------------------------------------
 

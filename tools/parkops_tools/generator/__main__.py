@@ -1,4 +1,4 @@
-"""Command line: ``python -m parkops.generator FEED --landing DIR (--from D --to D | --years N [--to D]) ...``.
+"""Command line: ``python -m parkops_tools.generator FEED --landing DIR (--from D --to D | --years N [--to D]) ...``.
 
 One subcommand per feed, and ``all`` for every feed over the same range and seed:
 
@@ -31,21 +31,21 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from parkops.config import landing_dir
-from parkops.generator.incubators import IncubatorSettings, format_incubator_summary, write_incubator_reports
-from parkops.generator.manual_statistics import (
+from parkops_tools.generator.incubators import IncubatorSettings, format_incubator_summary, write_incubator_reports
+from parkops_tools.generator.manual_statistics import (
     ManualStatisticsSettings,
     format_manual_statistics_summary,
     write_manual_statistics,
 )
-from parkops.generator.registrations import (
+from parkops_tools.generator.registrations import (
     RegistrationSettings,
     RegistrationSimulation,
     RegistrationSummary,
     format_summary,
     write_registrations,
 )
-from parkops.generator.shared import FeedSummary, KnownFirmHistory, RegistrationLink
-from parkops.generator.visits import VisitSettings, VisitSummary, format_visit_summary, write_visits
+from parkops_tools.generator.shared import FeedSummary, KnownFirmHistory, RegistrationLink
+from parkops_tools.generator.visits import VisitSettings, VisitSummary, format_visit_summary, write_visits
 
 DEFAULT_SEED = 20250101
 #: Last day of the demo sample (Makefile SAMPLE_TO): where ``--years`` ends unless ``--to`` says.
@@ -145,7 +145,9 @@ def _incubator_options(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m parkops.generator", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m parkops_tools.generator",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     feeds = parser.add_subparsers(dest="feed", required=True)
 

@@ -1,4 +1,4 @@
-"""Deterministic sample data for the parkops feeds (``python -m parkops.generator``).
+"""Deterministic sample data for the parkops feeds (``python -m parkops_tools.generator``).
 
 Layout: every feed is generated on the same enterprise population.
 
@@ -21,8 +21,8 @@ Everything is derived from ``--seed`` through string-seeded ``random.Random`` st
 across processes and platforms), so the same arguments always give byte-identical files.
 """
 
-from parkops.generator.population import Enterprise, Population
-from parkops.generator.registrations import (
+from parkops_tools.generator.population import Enterprise, Population
+from parkops_tools.generator.registrations import (
     RegistrationSettings,
     RegistrationSimulation,
     RegistrationSummary,

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from functools import cache
 from itertools import accumulate
 
-from parkops.generator import vocab
 from parkops.reference import cached_seed
+from parkops_tools.generator import vocab
 
 _TRUE = {"true", "1", "yes", "y", "t", "是"}
 _LIST_SEPARATORS = re.compile(r"[;；,，、/|]+")

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from random import Random
 
-from parkops.generator.refdata import ReferenceData
 from parkops.uscc import ALPHABET, final_check_char
+from parkops_tools.generator.refdata import ReferenceData
 
 #: Row-level defect kinds, named after the rule they break (also the keys of the run summary).
 ROW_DEFECT_KINDS = (

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import date
 from random import Random
 
-from parkops.generator import vocab
-from parkops.generator.defects import Raw
-from parkops.generator.refdata import IndustryClass
+from parkops_tools.generator import vocab
+from parkops_tools.generator.defects import Raw
+from parkops_tools.generator.refdata import IndustryClass
 
 #: Canonical field -> contract header (sources.md section 1), in the registry's own order.
 FIELD_HEADERS = {

@@ -32,11 +32,11 @@ from datetime import date, timedelta
 from pathlib import Path
 from random import Random
 
-from parkops.generator.defects import UNKNOWN_PARK_NAMES, corrupt_encoding, corrupt_uscc
-from parkops.generator.refdata import Park
-from parkops.generator.registrations import RegistrationSettings
-from parkops.generator.rendering import date_text, full_width
-from parkops.generator.roster import (
+from parkops_tools.generator.defects import UNKNOWN_PARK_NAMES, corrupt_encoding, corrupt_uscc
+from parkops_tools.generator.refdata import Park
+from parkops_tools.generator.registrations import RegistrationSettings
+from parkops_tools.generator.rendering import date_text, full_width
+from parkops_tools.generator.roster import (
     ROLE_AREA_HEAD,
     ROLE_BUILDING_HEAD,
     ROLE_SERVICE_DIRECTOR,
@@ -46,7 +46,7 @@ from parkops.generator.roster import (
     StaffMember,
     build_roster,
 )
-from parkops.generator.shared import (
+from parkops_tools.generator.shared import (
     FeedFile,
     FeedSummary,
     IndexedPool,
@@ -60,8 +60,8 @@ from parkops.generator.shared import (
     next_workday,
     outsider_firm,
 )
-from parkops.generator.workdays import is_workday
-from parkops.generator.writers import write_file
+from parkops_tools.generator.workdays import is_workday
+from parkops_tools.generator.writers import write_file
 
 FEED = "visits"
 

@@ -20,9 +20,9 @@ from datetime import date, timedelta
 from pathlib import Path
 from random import Random
 
-from parkops.generator.refdata import ReferenceData, load_reference
-from parkops.generator.shared import FeedFile, FeedSummary, clean_folder, format_feed_summary
-from parkops.generator.writers import csv_bytes, write_file
+from parkops_tools.generator.refdata import ReferenceData, load_reference
+from parkops_tools.generator.shared import FeedFile, FeedSummary, clean_folder, format_feed_summary
+from parkops_tools.generator.writers import csv_bytes, write_file
 
 FEED = "manual_statistics"
 HEADERS = ("指标代码", "期间", "园区", "数值", "来源", "备注")

@@ -27,9 +27,9 @@ from itertools import accumulate
 from random import Random
 from typing import ClassVar, Protocol
 
-from parkops.generator import vocab
-from parkops.generator.refdata import IndustryClass, Park, ReferenceData
 from parkops.uscc import ALPHABET, make_uscc
+from parkops_tools.generator import vocab
+from parkops_tools.generator.refdata import IndustryClass, Park, ReferenceData
 
 TAG_TECH_SME = "科技型中小企业"
 TAG_HIGH_TECH = "高新技术企业"

@@ -30,13 +30,14 @@ from random import Random
 
 from openpyxl import Workbook
 
-from parkops.generator import vocab
-from parkops.generator.defects import UNKNOWN_PARK_NAMES, corrupt_uscc
-from parkops.generator.refdata import Park
-from parkops.generator.registrations import RegistrationSettings
-from parkops.generator.rendering import full_width
-from parkops.generator.roster import BIG_PARKS, CORE_PARK, park_short_name
-from parkops.generator.shared import (
+from parkops.xlsx import freeze_xlsx
+from parkops_tools.generator import vocab
+from parkops_tools.generator.defects import UNKNOWN_PARK_NAMES, corrupt_uscc
+from parkops_tools.generator.refdata import Park
+from parkops_tools.generator.registrations import RegistrationSettings
+from parkops_tools.generator.rendering import full_width
+from parkops_tools.generator.roster import BIG_PARKS, CORE_PARK, park_short_name
+from parkops_tools.generator.shared import (
     FeedFile,
     FeedSummary,
     KindDealer,
@@ -50,8 +51,7 @@ from parkops.generator.shared import (
     month_start,
     outsider_firm,
 )
-from parkops.generator.writers import write_file
-from parkops.xlsx import freeze_xlsx
+from parkops_tools.generator.writers import write_file
 
 FEED = "incubator_reports"
 REPORT_SHEET = "月报"

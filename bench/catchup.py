@@ -615,6 +615,7 @@ def run_inprocess(url: str, landing: Path, first: dt.date, last: dt.date) -> dic
     started_process = now()
     from parkops import warehouse
     from parkops.feeds import feed
+    from parkops.ingest import tabular
     from parkops.pipeline import discovery, ingest, transform, writer
     from parkops.pipeline.reference import load_reference_data
     from parkops.quality import validation
@@ -634,11 +635,11 @@ def run_inprocess(url: str, landing: Path, first: dt.date, last: dt.date) -> dic
     result["gx_setup_seconds"] = now() - started
 
     clock = regload.StageClock()
-    for each in FEEDS:
-        # Each reading module calls its reader by the name it imported.
+    # Each reading module (and the tabular one the one-table feeds share) calls its reader by the name it imported.
+    for module in (tabular, *(each.reading for each in FEEDS)):
         for reader in ("read_table", "read_workbook_sheets", "read_json_lines"):
-            if hasattr(each.reading, reader):
-                clock.wrap(each.reading, reader, READ)
+            if hasattr(module, reader):
+                clock.wrap(module, reader, READ)
     clock.wrap(validation, "validate_frame", VALIDATE)
     clock.wrap(writer.FileWriter, "write_group", WRITE)
     clock.wrap(ingest, "decide", GATE)

@@ -12,14 +12,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from parkops.feeds.definition import Column, Kind
 from parkops.ingest import normalise
-from parkops.ingest.prepared import PreparedPart, UnitFailure
-from parkops.ingest.readers import FileRejected, MalformedRow, RawTable, row_record
+from parkops.ingest.prepared import PreparedFile, PreparedPart, UnitFailure, ValidationInputs
+from parkops.ingest.readers import FileRejected, MalformedRow, RawTable, read_table, row_record, table_rows
 
 
 def _header_key(header: str) -> str:
@@ -162,3 +163,34 @@ def tabular_part(
         return json.dumps(row_record(headers, malformed[position - count].cells), ensure_ascii=False)
 
     return part, row_numbers + [row.row_number for row in malformed], failures, record
+
+
+def read_single_table(
+    columns: tuple[Column, ...], path: Path, data: bytes | None, delivery_date: str, inputs: ValidationInputs
+) -> tuple[RawTable, PreparedTable]:
+    """A one-table file (CSV or a workbook's first sheet) read and prepared against ``columns``.
+
+    A file refused whole (unknown headers, a required column missing) says how many rows it held.
+    """
+    table = read_table(path, data)
+    try:
+        return table, prepare_table(columns, table, delivery_date, inputs.division_sections)
+    except FileRejected as rejection:
+        raise rejection.with_rows(table_rows(table)) from None
+
+
+def single_part_file(
+    table: RawTable,
+    prepared: PreparedTable,
+    part: tuple[PreparedPart, list[int], list[UnitFailure], Callable[[int], str]],
+) -> PreparedFile:
+    """The ``PreparedFile`` of a one-table file from its :func:`tabular_part`."""
+    prepared_part, unit_rows, failures, record = part
+    return PreparedFile(
+        parts=[prepared_part],
+        unit_rows=unit_rows,
+        unit_record=record,
+        failures=failures,
+        unknown_columns=prepared.unknown_columns,
+        encoding=table.encoding,
+    )

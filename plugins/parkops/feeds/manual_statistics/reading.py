@@ -12,8 +12,7 @@ from sqlalchemy.engine import Connection
 from parkops.feeds.manual_statistics import FEED
 from parkops.ingest import normalise
 from parkops.ingest.prepared import PreparedFile, ValidationInputs
-from parkops.ingest.readers import FileRejected, read_table, table_rows
-from parkops.ingest.tabular import prepare_table, tabular_part
+from parkops.ingest.tabular import read_single_table, single_part_file, tabular_part
 
 CONTRACT = FEED.contract("manual_statistics")
 
@@ -24,11 +23,7 @@ def prepare(path: Path, delivery_date: str, inputs: ValidationInputs, data: byte
     An unreadable period keeps its text in ``period_start`` so the suite's date check rejects
     it with the value as received.
     """
-    table = read_table(path, data)
-    try:
-        prepared = prepare_table(CONTRACT.columns, table, delivery_date, inputs.division_sections)
-    except FileRejected as rejection:
-        raise rejection.with_rows(table_rows(table)) from None
+    table, prepared = read_single_table(CONTRACT.columns, path, data, delivery_date, inputs)
     normalised = prepared.normalised
     periods = [normalise.normalise_period(value) for value in normalised["period"]]
     normalised["period_start"] = [
@@ -38,18 +33,11 @@ def prepare(path: Path, delivery_date: str, inputs: ValidationInputs, data: byte
     normalised["period_end"] = [period[1] if period else None for period in periods]
     normalised["period_label"] = [period[2] if period else None for period in periods]
     normalised["value_number"] = pd.to_numeric(normalised["value"], errors="coerce")
-    part, unit_rows, failures, record = tabular_part(
+    part = tabular_part(
         CONTRACT.name, prepared, table.headers, helper_columns=("delivery_date", "period", "value_number")
     )
-    part.column_aliases = {"period_start": "period", "value_number": "value"}
-    return PreparedFile(
-        parts=[part],
-        unit_rows=unit_rows,
-        unit_record=record,
-        failures=failures,
-        unknown_columns=prepared.unknown_columns,
-        encoding=table.encoding,
-    )
+    part[0].column_aliases = {"period_start": "period", "value_number": "value"}
+    return single_part_file(table, prepared, part)
 
 
 def suite_parameters(connection: Connection) -> dict[str, object]:

@@ -7,11 +7,14 @@ skipped with a loud reason, except when ``CI=true``: then absence is a failure.
 
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
 import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -21,6 +24,8 @@ PROJECT_DIR = Path(__file__).resolve().parents[1]
 
 POSTGRES_ADMIN_URL = os.environ.get("PARKOPS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() == "true"
+#: Names this test run (the databases its workers share end with it).
+TEST_RUN_VARIABLE = "PARKOPS_TEST_RUN"
 
 # Tests write landing files and load them at once: a file counts as completely uploaded as soon
 # as it is there (parkops.pipeline.settle; the tests of settling set their own interval). Set in
@@ -41,6 +46,40 @@ def postgres_available() -> str | None:
     except sa.exc.OperationalError as error:
         return str(error).splitlines()[0]
     return None
+
+
+#: Modules whose tests take minutes (Airflow runs, prepared warehouses), slowest first. Under
+#: pytest-xdist each worker takes the next module in collection order, so these go first: a long
+#: module started last would leave the other worker idle at the end.
+SLOW_MODULES = (
+    "tests/e2e/test_airflow_feeds.py",
+    "tests/e2e/test_native_topology.py",
+    "tests/e2e/test_report_dags.py",
+    "tests/e2e/test_personal_data_access.py",
+    "tests/integration/test_ops_views.py",
+)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group marks
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Slow modules first, and each module one xdist group (``--dist loadgroup``).
+
+    A module's tests stay on one worker, in file order, so its module-scoped fixtures (an Airflow
+    home, a loaded warehouse) are set up once, as without xdist. A test marked with an
+    ``xdist_group`` of its own keeps it.
+    """
+
+    def module_of(item: pytest.Item) -> str:
+        return item.nodeid.split("::", 1)[0]  # relative to the checkout: tests/e2e/...
+
+    def rank(item: pytest.Item) -> int:
+        module = module_of(item)
+        return SLOW_MODULES.index(module) if module in SLOW_MODULES else len(SLOW_MODULES)
+
+    items.sort(key=rank)  # stable: the other modules and every module's tests keep their order
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(module_of(item)))
 
 
 @pytest.fixture(scope="session")
@@ -111,29 +150,118 @@ def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return env
 
 
-# Five weeks of generated feeds loaded once per engine and session, for the tests that only read.
+# Five weeks of generated feeds loaded once per engine and test run, for the tests that only read.
+# Under pytest-xdist the workers share them: the first worker to need one builds it in the run's
+# shared folder, under a file lock; each worker reads a copy of its own (DuckDB admits one process
+# per file; PostgreSQL clones the run's template database).
 @pytest.fixture(scope="session")
-def five_week_landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def shared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder the workers of this test run share (the base temp folder without xdist)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@contextmanager
+def exclusively(lock: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``lock`` (created if missing) across the processes of the run."""
+    with lock.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@pytest.fixture(scope="session")
+def five_week_landing(shared_dir: Path) -> Path:
     from support.pipeline import FIVE_WEEKS, generate_landing
 
-    return generate_landing(tmp_path_factory.mktemp("five_week_landing"), *FIVE_WEEKS)
+    root = shared_dir / "five_week_landing"
+    done = shared_dir / "five_week_landing.done"
+    with exclusively(shared_dir / "five_week_landing.lock"):
+        if not done.exists():
+            shutil.rmtree(root, ignore_errors=True)  # a worker that failed half-way
+            generate_landing(root, *FIVE_WEEKS)
+            done.touch()
+    return root
+
+
+def shared_database_name(purpose: str) -> str:
+    """A PostgreSQL database of this test run shared by its workers (dropped at the end of the run)."""
+    return f"parkops_{purpose}_{os.environ[TEST_RUN_VARIABLE]}"
+
+
+def clone_postgres_database(template: str, prefix: str) -> str:
+    """A new database copied from ``template``; returns its URL. Sessions still connected to the
+    template (its builder's pooled connections) are ended first: PostgreSQL copies none in use."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with _postgres_admin_engine().connect() as connection:
+        connection.execute(
+            sa.text("select pg_terminate_backend(pid) from pg_stat_activity where datname = :template"),
+            {"template": template},
+        )
+        connection.execute(sa.text(f'create database "{name}" template "{template}"'))
+    return sa.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session", params=["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def five_week_warehouse(
-    request: pytest.FixtureRequest, five_week_landing: Path, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    five_week_landing: Path,
+    shared_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[str]:
     """A warehouse on each engine holding the five weeks: read it, never write to it."""
     from support.pipeline import FIVE_WEEKS, load_feeds
 
-    if request.param == "duckdb":
-        url = f"duckdb:///{tmp_path_factory.mktemp('five_week_duckdb') / 'warehouse.duckdb'}"
-    else:
+    engine = request.param
+    done = shared_dir / f"five_week_{engine}.done"
+    if engine == "postgresql":
         request.getfixturevalue("postgres_server")
-        url = create_postgres_database("parkops_five_weeks")
+    with exclusively(shared_dir / f"five_week_{engine}.lock"):
+        if engine == "duckdb":
+            built = shared_dir / "five_week_duckdb" / "warehouse.duckdb"
+            if not done.exists():
+                shutil.rmtree(built.parent, ignore_errors=True)  # a worker that failed half-way
+                load_feeds(f"duckdb:///{built}", five_week_landing, *FIVE_WEEKS)
+                done.touch()
+            copy = tmp_path_factory.mktemp("five_week_duckdb") / "warehouse.duckdb"
+            shutil.copyfile(built, copy)
+            url = f"duckdb:///{copy}"
+        else:
+            template = shared_database_name("five_weeks_template")
+            if not done.exists():
+                template_url = sa.make_url(POSTGRES_ADMIN_URL).set(database=template)
+                template_url = template_url.render_as_string(hide_password=False)
+                drop_postgres_database(template_url)  # a worker that failed half-way
+                with _postgres_admin_engine().connect() as connection:
+                    connection.execute(sa.text(f'create database "{template}"'))
+                load_feeds(template_url, five_week_landing, *FIVE_WEEKS)
+                done.touch()
+            url = clone_postgres_database(template, "parkops_five_weeks")
     try:
-        load_feeds(url, five_week_landing, *FIVE_WEEKS)
         yield url
     finally:
-        if request.param == "postgresql":
+        if engine == "postgresql":
             drop_postgres_database(url)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The controller (or the only process) names the test run; xdist workers inherit it.
+    if not hasattr(config, "workerinput"):
+        os.environ[TEST_RUN_VARIABLE] = uuid.uuid4().hex[:10]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # The controller drops the databases its workers shared, once every worker is done.
+    if hasattr(session.config, "workerinput") or TEST_RUN_VARIABLE not in os.environ:
+        return
+    if postgres_available() is not None:
+        return
+    with _postgres_admin_engine().connect() as connection:
+        names = connection.execute(
+            sa.text("select datname from pg_database where datname like :pattern"),
+            {"pattern": f"parkops_%_{os.environ[TEST_RUN_VARIABLE]}"},
+        ).scalars()
+        for name in list(names):
+            connection.execute(sa.text(f'drop database if exists "{name}" with (force)'))

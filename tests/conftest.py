@@ -204,46 +204,55 @@ def clone_postgres_database(template: str, prefix: str) -> str:
     return sa.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
 
 
-@pytest.fixture(scope="session", params=["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def five_week_warehouse(
-    request: pytest.FixtureRequest,
-    five_week_landing: Path,
-    shared_dir: Path,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[str]:
-    """A warehouse on each engine holding the five weeks: read it, never write to it."""
+@pytest.fixture(scope="session")
+def five_week_duckdb(five_week_landing: Path, shared_dir: Path) -> Path:
+    """The run's DuckDB file holding the five weeks: never open it, open a copy (``copy_duckdb``)."""
     from support.pipeline import FIVE_WEEKS, load_feeds
 
-    engine = request.param
-    done = shared_dir / f"five_week_{engine}.done"
-    if engine == "postgresql":
-        request.getfixturevalue("postgres_server")
-    with exclusively(shared_dir / f"five_week_{engine}.lock"):
-        if engine == "duckdb":
-            built = shared_dir / "five_week_duckdb" / "warehouse.duckdb"
-            if not done.exists():
-                shutil.rmtree(built.parent, ignore_errors=True)  # a worker that failed half-way
-                load_feeds(f"duckdb:///{built}", five_week_landing, *FIVE_WEEKS)
-                done.touch()
-            copy = tmp_path_factory.mktemp("five_week_duckdb") / "warehouse.duckdb"
-            shutil.copyfile(built, copy)
-            url = f"duckdb:///{copy}"
-        else:
-            template = shared_database_name("five_weeks_template")
-            if not done.exists():
-                template_url = sa.make_url(POSTGRES_ADMIN_URL).set(database=template)
-                template_url = template_url.render_as_string(hide_password=False)
-                drop_postgres_database(template_url)  # a worker that failed half-way
-                with _postgres_admin_engine().connect() as connection:
-                    connection.execute(sa.text(f'create database "{template}"'))
-                load_feeds(template_url, five_week_landing, *FIVE_WEEKS)
-                done.touch()
-            url = clone_postgres_database(template, "parkops_five_weeks")
+    built = shared_dir / "five_week_duckdb" / "warehouse.duckdb"
+    done = shared_dir / "five_week_duckdb.done"
+    with exclusively(shared_dir / "five_week_duckdb.lock"):
+        if not done.exists():
+            shutil.rmtree(built.parent, ignore_errors=True)  # a worker that failed half-way
+            load_feeds(f"duckdb:///{built}", five_week_landing, *FIVE_WEEKS)
+            done.touch()
+    return built
+
+
+def copy_duckdb(built: Path, folder: Path) -> str:
+    """The URL of a copy of the DuckDB file ``built`` in ``folder``."""
+    copy = folder / "warehouse.duckdb"
+    shutil.copyfile(built, copy)
+    return f"duckdb:///{copy}"
+
+
+@pytest.fixture(scope="session", params=["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def five_week_warehouse(
+    request: pytest.FixtureRequest, shared_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A warehouse on each engine holding the five weeks: read it, never write to it."""
+    if request.param == "duckdb":
+        yield copy_duckdb(request.getfixturevalue("five_week_duckdb"), tmp_path_factory.mktemp("five_week_duckdb"))
+        return
+    from support.pipeline import FIVE_WEEKS, load_feeds
+
+    request.getfixturevalue("postgres_server")
+    five_week_landing = request.getfixturevalue("five_week_landing")
+    template = shared_database_name("five_weeks_template")
+    done = shared_dir / "five_week_postgresql.done"
+    with exclusively(shared_dir / "five_week_postgresql.lock"):
+        if not done.exists():
+            template_url = sa.make_url(POSTGRES_ADMIN_URL).set(database=template).render_as_string(hide_password=False)
+            drop_postgres_database(template_url)  # a worker that failed half-way
+            with _postgres_admin_engine().connect() as connection:
+                connection.execute(sa.text(f'create database "{template}"'))
+            load_feeds(template_url, five_week_landing, *FIVE_WEEKS)
+            done.touch()
+        url = clone_postgres_database(template, "parkops_five_weeks")
     try:
         yield url
     finally:
-        if engine == "postgresql":
-            drop_postgres_database(url)
+        drop_postgres_database(url)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -130,11 +130,9 @@ def use_warehouse(warehouse_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     return warehouse_url
 
 
-# End-to-end tests: a fresh Airflow home (metadata DB and pool) per test module.
-@pytest.fixture(scope="module")
-def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    home = tmp_path_factory.mktemp("airflow_home")
-    env = {
+def airflow_environment(home: Path) -> dict[str, str]:
+    """The environment of Airflow commands on the home ``home``."""
+    return {
         **os.environ,
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_DIR / "dags"),
@@ -144,10 +142,34 @@ def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         # build_marts builds the Data Docs site: into the test's folder, not the checkout's data/.
         "PARKOPS_DATA_DOCS_DIR": str(home / "data_docs"),
     }
-    airflow = str(Path(sys.executable).with_name("airflow"))
-    subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)
-    subprocess.run([airflow, "pools", "set", "warehouse_writer", "1", "test"], env=env, check=True, capture_output=True)
-    return env
+
+
+@pytest.fixture(scope="session")
+def migrated_airflow_db(shared_dir: Path) -> Path:
+    """The run's Airflow metadata database (SQLite), migrated, with the warehouse_writer pool: built
+    once for the workers of the run; copy it, never use it."""
+    home = shared_dir / "airflow_home_template"
+    done = shared_dir / "airflow_home_template.done"
+    with exclusively(shared_dir / "airflow_home_template.lock"):
+        if not done.exists():
+            shutil.rmtree(home, ignore_errors=True)  # a worker that failed half-way
+            home.mkdir()
+            env = airflow_environment(home)
+            airflow = str(Path(sys.executable).with_name("airflow"))
+            subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)
+            pool = [airflow, "pools", "set", "warehouse_writer", "1", "test"]
+            subprocess.run(pool, env=env, check=True, capture_output=True)
+            done.touch()
+    return home / "airflow.db"
+
+
+# End-to-end tests: a fresh Airflow home (metadata DB and pool) per test module.
+@pytest.fixture(scope="module")
+def airflow_home(tmp_path_factory: pytest.TempPathFactory, migrated_airflow_db: Path) -> dict[str, str]:
+    home = tmp_path_factory.mktemp("airflow_home")
+    # The database only: the airflow.cfg Airflow writes names its home's database by absolute path.
+    shutil.copyfile(migrated_airflow_db, home / "airflow.db")
+    return airflow_environment(home)
 
 
 # Five weeks of generated feeds loaded once per engine and test run, for the tests that only read.

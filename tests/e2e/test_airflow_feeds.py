@@ -24,19 +24,20 @@ from pathlib import Path
 import pytest
 from support import independent_feeds as truth
 from support.independent import expected_landing
-from support.pipeline import generate_landing, rows, snapshot, snapshot_diff
+from support.pipeline import FIVE_WEEKS, rows, snapshot, snapshot_diff
 
 PROJECT = Path(__file__).resolve().parents[2]
 # Five weeks: the generator's 供应链 burst falls in the third; incubator folders 2025-02 and 2025-03.
-FIRST, LAST = dt.date(2025, 2, 3), dt.date(2025, 3, 9)
+FIRST, LAST = FIVE_WEEKS
 DAGS = ("ingest_enterprise_registrations", "ingest_visit_logs", "ingest_incubator_reports", "ingest_manual_statistics")
 
 pytestmark = pytest.mark.airflow
 
 
 @pytest.fixture(scope="module")
-def landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return generate_landing(tmp_path_factory.mktemp("landing_feeds"), FIRST, LAST)
+def landing(five_week_landing: Path) -> Path:
+    """The run's five weeks (generated once, read only): FIRST..LAST are ``support.pipeline.FIVE_WEEKS``."""
+    return five_week_landing
 
 
 #: A delivery the quality gate holds in the five weeks (a registrations file refused whole): the

@@ -54,32 +54,29 @@ def postgres_available() -> str | None:
 SLOW_MODULES = (
     "tests/e2e/test_airflow_feeds.py",
     "tests/e2e/test_native_topology.py",
-    "tests/e2e/test_report_dags.py",
     "tests/e2e/test_personal_data_access.py",
+    "tests/e2e/test_report_dags.py",
+    "tests/integration/test_readme_commands.py",
+    "tests/integration/test_concurrent_loads.py",
+    "tests/integration/test_faults.py",
     "tests/integration/test_ops_views.py",
 )
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group marks
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Slow modules first, and each module one xdist group (``--dist loadgroup``).
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow modules first; the others, and every module's tests, in collection order.
 
-    A module's tests stay on one worker, in file order, so its module-scoped fixtures (an Airflow
-    home, a loaded warehouse) are set up once, as without xdist. A test marked with an
-    ``xdist_group`` of its own keeps it.
+    ``--dist loadfile`` keeps a module's tests on one worker, in file order, so its module-scoped
+    fixtures (an Airflow home, a loaded warehouse) are set up once, as without xdist. (Not
+    ``loadgroup``: pytest-xdist 3.8 groups by rewriting ``item._nodeid``, which pytest 9.2 no
+    longer reads, so every test would be scheduled on its own.)
     """
 
-    def module_of(item: pytest.Item) -> str:
-        return item.nodeid.split("::", 1)[0]  # relative to the checkout: tests/e2e/...
-
     def rank(item: pytest.Item) -> int:
-        module = module_of(item)
+        module = item.nodeid.split("::", 1)[0]  # relative to the checkout: tests/e2e/...
         return SLOW_MODULES.index(module) if module in SLOW_MODULES else len(SLOW_MODULES)
 
-    items.sort(key=rank)  # stable: the other modules and every module's tests keep their order
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(module_of(item)))
+    items.sort(key=rank)  # stable
 
 
 @pytest.fixture(scope="session")

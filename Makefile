@@ -132,8 +132,9 @@ chromium:
 	  { $$SUDO apt-get update > /dev/null && $$SUDO apt-get install -y --no-install-recommends chromium > /dev/null; } || \
 	  echo "!! could not install chromium: the report rendering test will skip (and fail under CI=true)"; }
 
+# PYTEST_ARGS: e.g. "-n 0" (one process), "-x tests/unit".
 test: setup chromium
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .

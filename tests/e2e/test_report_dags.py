@@ -26,17 +26,16 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from conftest import IN_CI, PROJECT_DIR
+from conftest import IN_CI, PROJECT_DIR, copy_duckdb
 from PIL import Image
 from support.chat_robots import robot_server
-from support.pipeline import FIVE_WEEKS, load_feeds, rows
+from support.pipeline import rows
 from support.smtp import smtp_server
 
 from parkops.report import formatting as fmt
 
 pytestmark = pytest.mark.airflow
 
-FIRST, LAST = FIVE_WEEKS
 
 SCREENSHOTS = PROJECT_DIR / "var" / "screenshots"
 CONFIG = """
@@ -72,10 +71,9 @@ freshness:
 
 
 @pytest.fixture(scope="module")
-def report_env(airflow_home, tmp_path_factory, five_week_landing):
+def report_env(airflow_home, tmp_path_factory, five_week_landing, five_week_duckdb):
     root = tmp_path_factory.mktemp("reports")
-    url = f"duckdb:///{root / 'warehouse.duckdb'}"
-    load_feeds(url, five_week_landing, FIRST, LAST)
+    url = copy_duckdb(five_week_duckdb, root)  # the five weeks, loaded as support.pipeline.load_feeds does
     config = root / "reports.yaml"
     config.write_text(CONFIG.format(archive=root / "archive"), encoding="utf-8")
     operations = root / "operations.yaml"

@@ -95,8 +95,8 @@ def check_accounting(engine: sa.Engine, landed: LandedFile, outcome, staging_tab
 
 
 @pytest.fixture
-def warehouse(warehouse_url: str) -> sa.Engine:
-    engine = create_warehouse_engine(warehouse_url)
+def warehouse(reference_warehouse_url: str) -> sa.Engine:
+    engine = create_warehouse_engine(reference_warehouse_url)
     reference.load_reference_data(engine)
     return engine
 

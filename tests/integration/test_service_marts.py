@@ -20,8 +20,8 @@ Z, J, L = "张江核心园", "金桥园", "临港园"
 
 
 @pytest.fixture
-def engine(warehouse_url: str) -> Iterator[Engine]:
-    engine = create_warehouse_engine(warehouse_url)
+def engine(reference_warehouse_url: str) -> Iterator[Engine]:
+    engine = create_warehouse_engine(reference_warehouse_url)
     reference.load_reference_data(engine)
     try:
         yield engine

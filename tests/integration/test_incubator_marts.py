@@ -13,9 +13,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from support.staging_rows import YEAR_2024, D, Staging, by_key, fetch, num, progress
 
-from parkops import cli, docs
+from parkops import cli
 from parkops.pipeline import reference, transform
 from parkops.warehouse import create_warehouse_engine
+from parkops_tools import docs
 
 Z, J, L, SHIBO = "张江核心园", "金桥园", "临港园", "世博园"
 
